@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// The agentroster command line (design.md "Contracts"): serve, token create|list|revoke, migrate.
+
+import { Command, Option } from 'commander';
+import { buildAgentroster } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { createToken, ensureBootstrapToken, parseScopes } from '../http/tokens.js';
+import { ScimError } from '../scim/errors.js';
+import { loadRegistry } from '../scim/load-schemas.js';
+import { openStore } from '../store/open-store.js';
+
+const program = new Command();
+program.name('agentroster').description('System of record for AI agents: SCIM 2.0 server and governance').showHelpAfterError();
+
+function dbOption() {
+  return new Option('--database-url <url>', 'sqlite:PATH or postgres://… (env AGENTROSTER_DATABASE_URL)');
+}
+
+function configFrom(opts: { databaseUrl?: string; port?: string }): Config {
+  const flags: Partial<Record<keyof Config, unknown>> = {};
+  if (opts.databaseUrl !== undefined) flags.databaseUrl = opts.databaseUrl;
+  if (opts.port !== undefined) flags.port = opts.port;
+  return loadConfig(process.env, flags);
+}
+
+async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const config = configFrom(opts);
+  const store = await openStore(loadRegistry(), config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+program
+  .command('serve')
+  .description('run the SCIM server')
+  .addOption(dbOption())
+  .option('--port <port>', 'TCP port (env AGENTROSTER_PORT, default 8080)')
+  .action(async (opts: { databaseUrl?: string; port?: string }) => {
+    const config = configFrom(opts);
+    const ar = await buildAgentroster(config);
+    const boot = await ensureBootstrapToken(ar.store);
+    const server = ar.app.listen(config.port, config.host, () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      ar.logger.info({ port, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, 'agentroster listening');
+      if (boot) {
+        // Printed once, to stdout, on first start only: the token is not stored in clear anywhere.
+        process.stdout.write(
+          `\nBootstrap admin token (shown once; store it now):\n\n  ${boot.token}\n\n` +
+            `Try: curl -H "Authorization: Bearer ${boot.token}" http://localhost:${port}/scim/v2/ServiceProviderConfig\n\n`,
+        );
+      }
+    });
+    const stop = () => {
+      server.close(() => void ar.close().then(() => process.exit(0)));
+      setTimeout(() => process.exit(0), 5000).unref();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+const token = program.command('token').description('manage bearer tokens');
+token
+  .command('create')
+  .description('create a bearer token and print it once')
+  .requiredOption('--name <name>', 'a name for the client (recorded as the actor in the audit log)')
+  .requiredOption('--scopes <scopes>', 'comma-separated: scim.read, scim.write, scim.revoke, agents.approve, admin')
+  .option('--user <userId>', 'bind the token to a human User id (recorded as the actor of its grants and approvals)')
+  .addOption(dbOption())
+  .action(async (opts: { name: string; scopes: string; user?: string; databaseUrl?: string }) => {
+    await withStore(opts, async (store) => {
+      const t = await createToken(store, opts.name, parseScopes(opts.scopes), opts.user);
+      process.stdout.write(`${t.token}\n`);
+      process.stderr.write(`token "${t.name}" (${t.id}) created with scopes ${t.scopes.join(',')}; it is shown only once\n`);
+    });
+  });
+token
+  .command('list')
+  .description('list tokens (never their values)')
+  .addOption(dbOption())
+  .action(async (opts: { databaseUrl?: string }) => {
+    await withStore(opts, async (store) => {
+      for (const t of await store.tokens.list()) {
+        process.stdout.write(
+          `${t.id}  ${t.name}  ${t.scopes.join(',')}  created ${t.created}  last used ${t.lastUsed ?? 'never'}${t.revoked ? '  REVOKED' : ''}\n`,
+        );
+      }
+    });
+  });
+token
+  .command('revoke <idOrName>')
+  .description('revoke a token by id or name')
+  .addOption(dbOption())
+  .action(async (idOrName: string, opts: { databaseUrl?: string }) => {
+    await withStore(opts, async (store) => {
+      if (!(await store.tokens.revoke(idOrName))) throw new ScimError(404, `no token "${idOrName}"`);
+      process.stderr.write(`token "${idOrName}" revoked\n`);
+    });
+  });
+
+program
+  .command('migrate')
+  .description('create or upgrade the database schema, then exit')
+  .addOption(dbOption())
+  .action(async (opts: { databaseUrl?: string }) => {
+    await withStore(opts, async () => {
+      process.stderr.write('database is up to date\n');
+    });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError || e instanceof ScimError) process.stderr.write(`agentroster: ${e.message}\n`);
+  else process.stderr.write(`agentroster: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

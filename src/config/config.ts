@@ -1,0 +1,87 @@
+// All configuration in one zod schema: defaults < config file < environment < CLI flags.
+// Only this module and cli/ read process.env. docs/configuration.md lists every key.
+
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080).describe('TCP port of the HTTP server'),
+  host: z.string().default('0.0.0.0').describe('interface to listen on'),
+  databaseUrl: z
+    .string()
+    .default('sqlite:./data/agentroster.db')
+    .describe('sqlite:PATH (embedded, default ./data/agentroster.db) or postgres://…'),
+  baseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('public URL of the SCIM API (…/scim/v2) used in meta.location; default: from the request'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('largest accepted request body (413 above)'),
+  bulkMaxOperations: z.coerce.number().int().min(1).max(10_000).default(1000).describe('most operations in one /Bulk request'),
+  sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite PRAGMA synchronous (FULL: durable on power loss)'),
+  trustProxy: z.coerce.boolean().default(false).describe('trust X-Forwarded-* headers (behind a reverse proxy)'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variable → config key. Secrets for connectors join this table with their issues. */
+export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
+  AGENTROSTER_PORT: 'port',
+  AGENTROSTER_HOST: 'host',
+  AGENTROSTER_DATABASE_URL: 'databaseUrl',
+  AGENTROSTER_BASE_URL: 'baseUrl',
+  AGENTROSTER_LOG_LEVEL: 'logLevel',
+  AGENTROSTER_MAX_BODY_BYTES: 'maxBodyBytes',
+  AGENTROSTER_BULK_MAX_OPERATIONS: 'bulkMaxOperations',
+  AGENTROSTER_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
+  AGENTROSTER_TRUST_PROXY: 'trustProxy',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: Partial<Record<keyof Config, unknown>> = {},
+): Config {
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  const file = env.AGENTROSTER_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null) throw new ConfigError(`config file ${file} must hold a JSON object`);
+    for (const [k, v] of Object.entries(parsed)) {
+      merged[k] = v;
+      origin[k] = `config file ${file}`;
+    }
+  }
+  for (const [name, key] of Object.entries(ENV_TABLE)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') {
+      merged[key] = key === 'trustProxy' ? v === 'true' || v === '1' : v;
+      origin[key] = name;
+    }
+  }
+  for (const [k, v] of Object.entries(flags)) {
+    if (v !== undefined) {
+      merged[k] = v;
+      origin[k] = `--${k}`;
+    }
+  }
+  const res = ConfigSchema.strict().safeParse(merged);
+  if (!res.success) {
+    const lines = res.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      return `${key || '(config)'}: ${i.message}${origin[key] ? ` (from ${origin[key]})` : ''}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return Object.freeze(res.data);
+}

@@ -1,0 +1,135 @@
+// The express application: body limits and media types, request ids, authentication, the SCIM
+// routes, and one error renderer. Internal errors become a generic 500 and are logged with the
+// request id, never sent to the client.
+
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { invalidSyntax, ScimError } from '../scim/errors.js';
+import type { RequestContext } from '../resources/context.js';
+import type { ResourceService } from '../resources/service.js';
+import type { Store } from '../store/types.js';
+import { authenticate, requireScope } from './auth.js';
+import { runBulk } from './bulk.js';
+import { discoveryRouter } from './discovery.js';
+import { sendError, sendScim } from './render.js';
+import { resourceRouter, rootSearchRouter } from './scim-routes.js';
+
+export const SCIM_BASE_PATH = '/scim/v2';
+
+export interface AppOptions {
+  service: ResourceService;
+  store: Store;
+  logger: Logger;
+  /** public base URL of the SCIM API; default: derived from each request */
+  baseUrl?: string;
+  maxBodyBytes: number;
+  bulkMaxOperations: number;
+  trustProxy?: boolean;
+}
+
+const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(o: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // SCIM ETags are resource versions, set explicitly
+  if (o.trustProxy) app.set('trust proxy', true);
+
+  const baseUrlOf = (req: Request): string =>
+    o.baseUrl?.replace(/\/+$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${SCIM_BASE_PATH}`;
+
+  app.use((req, res, next) => {
+    const given = req.get('x-request-id');
+    req.requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', req.requestId);
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const scim = express.Router({ caseSensitive: false });
+  scim.use((req, _res, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method)) {
+      const len = Number(req.get('content-length') ?? '0');
+      const hasBody = len > 0 || req.get('transfer-encoding') !== undefined;
+      if (hasBody && !req.is(JSON_TYPES)) {
+        return next(
+          new ScimError(415, `Content-Type must be application/scim+json (got ${req.get('content-type') ?? 'none'})`, 'invalidSyntax'),
+        );
+      }
+    }
+    next();
+  });
+  scim.use(express.json({ type: JSON_TYPES, limit: o.maxBodyBytes, strict: true }));
+  scim.use(authenticate(o.store));
+
+  const contextOf = (req: Request): RequestContext => {
+    const p = req.principal!;
+    return {
+      actor: { client: p.token.name, tokenId: p.token.id, ...(p.token.userId ? { userId: p.token.userId } : {}) },
+      scopes: p.scopes,
+      requestId: req.requestId,
+      baseUrl: baseUrlOf(req),
+    };
+  };
+
+  scim.use(discoveryRouter(o.service.registry, baseUrlOf, { maxOperations: o.bulkMaxOperations, maxPayloadSize: o.maxBodyBytes }));
+  scim.post('/Bulk', async (req, res) => {
+    requireScope(req, 'scim.read');
+    const out = await runBulk(o.service, req.body, contextOf(req), (s) => req.principal!.scopes.has(s), o.bulkMaxOperations);
+    sendScim(res, 200, out);
+  });
+  scim.use(rootSearchRouter(o.service, contextOf));
+  scim.all('/Me', () => {
+    throw new ScimError(501, '/Me is not supported: tokens belong to clients, not to SCIM Users');
+  });
+  for (const rt of o.service.registry.resourceTypes()) {
+    scim.use(rt.type.endpoint, resourceRouter(o.service, rt, contextOf));
+  }
+  scim.use((req) => {
+    throw new ScimError(404, `no SCIM endpoint at ${req.method} ${req.path}`);
+  });
+  app.use(SCIM_BASE_PATH, scim);
+
+  app.use((req: Request, res: Response) => {
+    sendError(res, new ScimError(404, `not found: ${req.path} (the SCIM API is at ${SCIM_BASE_PATH})`));
+  });
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const scimErr = toScimError(err);
+    if (scimErr) {
+      if (scimErr.status >= 500) o.logger.error({ requestId: req.requestId, err }, 'request failed');
+      else o.logger.debug({ requestId: req.requestId, status: scimErr.status, detail: scimErr.message }, 'request rejected');
+      sendError(res, scimErr);
+      return;
+    }
+    o.logger.error({ requestId: req.requestId, err }, 'internal error');
+    sendError(res, new ScimError(500, `internal error; quote request id ${req.requestId} when reporting it`));
+  });
+  return app;
+}
+
+/** body-parser's errors, and our own, as SCIM errors; anything else is internal (undefined). */
+function toScimError(err: unknown): ScimError | undefined {
+  if (err instanceof ScimError) return err;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const type = (err as { type?: unknown }).type;
+  switch (type) {
+    case 'entity.parse.failed':
+      return invalidSyntax(`the request body is not valid JSON: ${(err as Error).message}`);
+    case 'entity.too.large':
+      return new ScimError(413, `the request body is larger than ${(err as { limit?: number }).limit ?? 'allowed'} bytes`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ScimError(415, (err as Error).message);
+    case 'request.aborted':
+      return new ScimError(400, 'the request was aborted by the client');
+    default:
+      return undefined;
+  }
+}

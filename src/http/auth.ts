@@ -1,0 +1,68 @@
+// Bearer authentication and scope checks (design.md: scim.read, scim.write, scim.revoke,
+// agents.approve, admin). 401 for a missing or wrong token, 403 for a missing scope, both with
+// SCIM error bodies.
+
+import type { NextFunction, Request, Response } from 'express';
+import { ScimError } from '../scim/errors.js';
+import type { Scope } from '../resources/context.js';
+import type { Store, TokenRecord } from '../store/types.js';
+import { hashToken } from './tokens.js';
+
+export interface Principal {
+  token: TokenRecord;
+  scopes: Set<Scope>;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+    requestId: string;
+  }
+}
+
+const CACHE_MS = 5_000; // a revoked token stops working within this many milliseconds
+const TOUCH_MS = 60_000; // last-used is written at most this often per token
+
+/** Scopes a token effectively holds: admin holds all; write implies read. */
+export function effectiveScopes(scopes: readonly string[]): Set<Scope> {
+  const s = new Set(scopes as Scope[]);
+  if (s.has('admin')) return new Set<Scope>(['scim.read', 'scim.write', 'scim.revoke', 'agents.approve', 'admin']);
+  if (s.has('scim.write') || s.has('scim.revoke') || s.has('agents.approve')) s.add('scim.read');
+  return s;
+}
+
+export function unauthorized(detail: string): ScimError {
+  return new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="agentroster"' });
+}
+
+export function authenticate(store: Store) {
+  const cache = new Map<string, { at: number; token: TokenRecord | undefined }>();
+  const touched = new Map<string, number>();
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    const header = req.headers.authorization;
+    const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m?.[1]) return next(unauthorized('a bearer token is required (Authorization: Bearer <token>)'));
+    const hash = hashToken(m[1]);
+    const now = Date.now();
+    let hit = cache.get(hash);
+    if (!hit || now - hit.at > CACHE_MS) {
+      hit = { at: now, token: await store.tokens.findByHash(hash) };
+      if (cache.size > 10_000) cache.clear();
+      cache.set(hash, hit);
+    }
+    const token = hit.token;
+    if (!token || token.revoked) return next(unauthorized('the bearer token is not valid'));
+    if (now - (touched.get(token.id) ?? 0) > TOUCH_MS) {
+      touched.set(token.id, now);
+      await store.tokens.touch(token.id, new Date(now).toISOString());
+    }
+    req.principal = { token, scopes: effectiveScopes(token.scopes) };
+    next();
+  };
+}
+
+export function requireScope(req: Request, scope: Scope): void {
+  if (!req.principal?.scopes.has(scope)) {
+    throw new ScimError(403, `this token lacks the "${scope}" scope`);
+  }
+}

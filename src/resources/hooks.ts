@@ -1,0 +1,21 @@
+// Per-resource-type behaviour plugged into the generic ResourceService: defaults, server-set
+// attributes, reference checks, computed attributes on read.
+
+import type { Json, Store } from '../store/types.js';
+import type { RequestContext } from './context.js';
+
+export interface WriteInfo {
+  store: Store;
+  ctx: RequestContext;
+  /** the stored resource before this write (undefined on create) */
+  previous: Json | undefined;
+}
+
+export interface ResourceHooks {
+  /** Defaults applied to the raw body before validation (e.g. a new agent's lifecycleState). */
+  prepareCreate?(body: Json): Json;
+  /** Server-set values and cross-resource checks on the validated resource, before it is stored. */
+  finalize?(next: Json, info: WriteInfo): Promise<Json> | Json;
+  /** Computed, read-only attributes (e.g. `groups`) added to resources just read, in one batch. */
+  decorate?(resources: Json[], store: Store): Promise<void>;
+}

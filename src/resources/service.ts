@@ -1,0 +1,305 @@
+// Generic SCIM resource operations (RFC 7644 §3.3–3.6) over the Store: validation, PATCH, ETags,
+// optimistic concurrency, audit events and outbox rows in the same commit. No HTTP here: the
+// routes and /Bulk both call this.
+
+import { randomUUID } from 'node:crypto';
+import { notFound, preconditionFailed, ScimError } from '../scim/errors.js';
+import type { Filter } from '../scim/filter/ast.js';
+import { applyPatch, parsePatchRequest } from '../scim/patch.js';
+import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
+import { validateResource } from '../scim/validate.js';
+import { canonicalJson } from '../store/canonical-json.js';
+import {
+  type Commit,
+  type Json,
+  type ListQuery,
+  RowMissing,
+  type SortSpec,
+  type Store,
+  type StoredResource,
+  VersionConflict,
+} from '../store/types.js';
+import type { Clock, RequestContext } from './context.js';
+import { diffResources } from './diff.js';
+import type { ResourceHooks } from './hooks.js';
+
+export const etagOf = (version: number): string => `W/"${version}"`;
+
+/** A resource as returned to clients: full representation with meta; projection happens later. */
+export interface Rendered {
+  rt: ResourceTypeInfo;
+  resource: Json;
+  etag: string;
+  location: string;
+}
+
+export interface ServiceOptions {
+  registry: SchemaRegistry;
+  store: Store;
+  clock: Clock;
+  hooks: Record<string, ResourceHooks>;
+  /** sync targets that receive an outbox row for every Agent change */
+  outboxTargets: readonly string[];
+  /** how often a write is re-applied on top of a concurrent change when the client sent no If-Match */
+  maxRetries?: number;
+}
+
+/** Checks an If-Match header (RFC 7232 §3.1; weak comparison as SCIM ETags are weak). */
+export function ifMatchPasses(header: string | undefined, version: number): boolean {
+  if (header === undefined) return true;
+  const wanted = etagOf(version);
+  return header
+    .split(',')
+    .map((s) => s.trim())
+    .some((t) => t === '*' || t === wanted || t === `"${version}"`);
+}
+
+export class ResourceService {
+  readonly registry: SchemaRegistry;
+  readonly store: Store;
+  readonly #clock: Clock;
+  readonly #hooks: Record<string, ResourceHooks>;
+  readonly #outboxTargets: readonly string[];
+  readonly #maxRetries: number;
+
+  constructor(o: ServiceOptions) {
+    this.registry = o.registry;
+    this.store = o.store;
+    this.#clock = o.clock;
+    this.#hooks = o.hooks;
+    this.#outboxTargets = o.outboxTargets;
+    this.#maxRetries = o.maxRetries ?? 5;
+  }
+
+  resourceType(name: string): ResourceTypeInfo {
+    const rt = this.registry.resourceType(name);
+    if (!rt) throw notFound(`unknown resource type "${name}"`);
+    return rt;
+  }
+
+  #hooksOf(rt: ResourceTypeInfo): ResourceHooks {
+    return this.#hooks[rt.type.name] ?? {};
+  }
+
+  /** Full representation: stored data + meta + computed attributes, for a batch of rows. */
+  async render(rt: ResourceTypeInfo, rows: StoredResource[], ctx: RequestContext): Promise<Rendered[]> {
+    const out = rows.map((row) => {
+      const location = `${ctx.baseUrl}${rt.type.endpoint}/${row.id}`;
+      const resource: Json = {
+        ...row.data,
+        id: row.id,
+        meta: {
+          resourceType: rt.type.name,
+          created: row.created,
+          lastModified: row.lastModified,
+          location,
+          version: etagOf(row.version),
+        },
+      };
+      addRefs(resource, ctx.baseUrl);
+      return { rt, resource, etag: etagOf(row.version), location };
+    });
+    const decorate = this.#hooksOf(rt).decorate;
+    if (decorate && out.length > 0) await decorate(out.map((o) => o.resource), this.store);
+    return out;
+  }
+
+  async get(rtName: string, id: string, ctx: RequestContext): Promise<Rendered> {
+    const rt = this.resourceType(rtName);
+    const row = await this.store.get(rt.type.name, id);
+    if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
+    const [r] = await this.render(rt, [row], ctx);
+    return r!;
+  }
+
+  async list(
+    rt: ResourceTypeInfo,
+    q: ListQuery,
+    ctx: RequestContext,
+  ): Promise<{ total: number | undefined; items: Rendered[]; nextCursor?: string }> {
+    const res = await this.store.list(rt, q);
+    const items = await this.render(rt, res.resources, ctx);
+    return res.nextCursor === undefined ? { total: res.total, items } : { total: res.total, items, nextCursor: res.nextCursor };
+  }
+
+  async create(rtName: string, body: unknown, ctx: RequestContext): Promise<Rendered> {
+    const rt = this.resourceType(rtName);
+    const hooks = this.#hooksOf(rt);
+    const input = hooks.prepareCreate && isJson(body) ? hooks.prepareCreate(body) : body;
+    const id = randomUUID();
+    let next = validateResource(this.registry, rt, input, { mode: 'create' });
+    next = withId(next, id);
+    if (hooks.finalize) next = await hooks.finalize(next, { store: this.store, ctx, previous: undefined });
+    const data = stripServer(next);
+    const at = this.#clock.now().toISOString();
+    await this.store.commit({
+      writes: [{ kind: 'insert', type: rt.type.name, id, data, at }],
+      audit: [this.#audit('create', rt, id, ctx, at, diffResources(undefined, data), 1)],
+      outbox: this.#outbox(rt, id, 'create', 1),
+    });
+    return (await this.render(rt, [{ type: rt.type.name, id, data, version: 1, created: at, lastModified: at }], ctx))[0]!;
+  }
+
+  async replace(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
+    const rt = this.resourceType(rtName);
+    return this.#update(rt, id, ctx, ifMatch, 'replace', (existing) =>
+      validateResource(this.registry, rt, body, { mode: 'replace', existing }),
+    );
+  }
+
+  async patch(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
+    const rt = this.resourceType(rtName);
+    const ops = parsePatchRequest(body);
+    return this.#update(rt, id, ctx, ifMatch, 'patch', (existing) => {
+      const { resource, changed } = applyPatch(this.registry, rt, existing, ops);
+      if (!changed) return existing;
+      return validateResource(this.registry, rt, resource, { mode: 'patch', existing });
+    });
+  }
+
+  async delete(rtName: string, id: string, ctx: RequestContext, ifMatch?: string): Promise<void> {
+    const rt = this.resourceType(rtName);
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.store.get(rt.type.name, id);
+      if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
+      if (!ifMatchPasses(ifMatch, row.version)) throw preconditionFailed(`If-Match does not match the current version ${etagOf(row.version)}`);
+      const at = this.#clock.now().toISOString();
+      const commit: Commit = {
+        writes: [{ kind: 'delete', type: rt.type.name, id, expectedVersion: row.version }],
+        audit: [this.#audit('delete', rt, id, ctx, at, diffResources(row.data, undefined), row.version)],
+        outbox: this.#outbox(rt, id, 'delete', row.version),
+      };
+      await this.#removeMemberships(id, ctx, at, commit);
+      try {
+        await this.store.commit(commit);
+        return;
+      } catch (e) {
+        if (e instanceof RowMissing && e.id === id) throw notFound(`${rt.type.name} "${id}" not found`);
+        if (e instanceof VersionConflict || e instanceof RowMissing) {
+          if (ifMatch !== undefined && e.id === id) throw preconditionFailed('the resource changed meanwhile');
+          if (attempt < this.#maxRetries) continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** RFC 7643 §4.2: a deleted resource leaves no dangling group membership. */
+  async #removeMemberships(id: string, ctx: RequestContext, at: string, commit: Commit): Promise<void> {
+    const groups = (await this.store.groupsOf([id])).get(id) ?? [];
+    if (groups.length === 0) return;
+    const gt = this.resourceType('Group');
+    const rows = await this.store.getMany('Group', groups.map((g) => g.value));
+    for (const g of rows) {
+      const members = ((g.data.members as Json[] | undefined) ?? []).filter(
+        (m) => String(m.value).toLowerCase() !== id.toLowerCase(),
+      );
+      const data = { ...g.data };
+      if (members.length > 0) data.members = members;
+      else delete data.members;
+      commit.writes.push({ kind: 'update', type: 'Group', id: g.id, data, at, expectedVersion: g.version, before: g.data });
+      commit.audit.push(this.#audit('patch', gt, g.id, ctx, at, diffResources(g.data, data), g.version + 1, 'member deleted'));
+    }
+  }
+
+  async #update(
+    rt: ResourceTypeInfo,
+    id: string,
+    ctx: RequestContext,
+    ifMatch: string | undefined,
+    action: 'replace' | 'patch',
+    change: (existing: Json) => Json,
+  ): Promise<Rendered> {
+    const hooks = this.#hooksOf(rt);
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.store.get(rt.type.name, id);
+      if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
+      if (!ifMatchPasses(ifMatch, row.version)) {
+        throw preconditionFailed(`If-Match does not match the current version ${etagOf(row.version)}`);
+      }
+      const existing = withId(row.data, id);
+      let next = change(existing);
+      if (next !== existing && hooks.finalize) {
+        next = await hooks.finalize(withId(next, id), { store: this.store, ctx, previous: existing });
+      }
+      const data = stripServer(next);
+      // A write that changes nothing keeps its version: Okta PUTs whole users on every sync.
+      if (canonicalJson(data) === canonicalJson(row.data)) return (await this.render(rt, [row], ctx))[0]!;
+      const at = this.#clock.now().toISOString();
+      const version = row.version + 1;
+      try {
+        await this.store.commit({
+          writes: [{ kind: 'update', type: rt.type.name, id, data, at, expectedVersion: row.version, before: row.data }],
+          audit: [this.#audit(action, rt, id, ctx, at, diffResources(row.data, data), version)],
+          outbox: this.#outbox(rt, id, action, version),
+        });
+      } catch (e) {
+        if (e instanceof RowMissing) throw notFound(`${rt.type.name} "${id}" not found`);
+        if (e instanceof VersionConflict) {
+          // With If-Match the client asked for exactly that version: 412. Without, re-apply on top.
+          if (ifMatch !== undefined) throw preconditionFailed('the resource changed meanwhile; fetch it and retry');
+          if (attempt < this.#maxRetries) continue;
+          throw new ScimError(409, 'the resource is being changed concurrently; retry');
+        }
+        throw e;
+      }
+      return (await this.render(rt, [{ type: rt.type.name, id, data, version, created: row.created, lastModified: at }], ctx))[0]!;
+    }
+  }
+
+  #audit(
+    action: string,
+    rt: ResourceTypeInfo,
+    id: string,
+    ctx: RequestContext,
+    at: string,
+    changes: Json,
+    version: number,
+    reason?: string,
+  ) {
+    return {
+      action,
+      resourceType: rt.type.name,
+      resourceId: id,
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      changes,
+      version,
+      at,
+      ...(reason === undefined ? {} : { reason }),
+    };
+  }
+
+  #outbox(rt: ResourceTypeInfo, id: string, action: string, version: number) {
+    if (rt.type.name !== 'Agent') return [];
+    return this.#outboxTargets.map((target) => ({ target, resourceType: rt.type.name, resourceId: id, action, version }));
+  }
+}
+
+function isJson(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function withId(r: Json, id: string): Json {
+  return { ...r, id };
+}
+
+/** What is stored: the resource without id, meta and computed attributes (they live in columns or are derived). */
+function stripServer(r: Json): Json {
+  const { id: _id, meta: _meta, groups: _groups, ...rest } = r;
+  return rest;
+}
+
+/** `$ref` of members / owners / sponsor / manager, from their `value` and type. */
+function addRefs(resource: Json, baseUrl: string): void {
+  const members = resource.members;
+  if (Array.isArray(members)) {
+    for (const m of members as Json[]) {
+      const type = typeof m.type === 'string' ? m.type : 'User';
+      const endpoint = type === 'Group' ? 'Groups' : type === 'Agent' ? 'Agents' : 'Users';
+      m.$ref = `${baseUrl}/${endpoint}/${String(m.value)}`;
+    }
+  }
+}
+
+export type { Filter, SortSpec };

@@ -1,0 +1,142 @@
+// Response shaping: `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) combined with each
+// attribute's `returned` characteristic (RFC 7643 §2.2). Unknown names in either list are ignored,
+// as a tolerant reader: IGA tools send fixed lists that may name attributes we do not serve.
+
+import { parseAttrPath } from './filter/parse.js';
+import type { ResourceTypeInfo, SchemaRegistry } from './registry.js';
+import type { AttributeDefinition } from './schema-types.js';
+import { isObject, type Resource } from './validate.js';
+
+/** Selected paths as "<schema urn lowercased>|attr[.sub]" keys, plus whole extensions. */
+export interface Projection {
+  include?: Set<string>;
+  exclude?: Set<string>;
+}
+
+function splitList(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function parseProjection(
+  registry: SchemaRegistry,
+  rts: ResourceTypeInfo[],
+  attributes: string | undefined,
+  excludedAttributes: string | undefined,
+): Projection {
+  const resolveAll = (list: string[]): Set<string> => {
+    const keys = new Set<string>();
+    for (const text of list) {
+      for (const rt of rts) {
+        const ext = registry.extension(rt, text);
+        if (ext) {
+          keys.add(`${ext.id.toLowerCase()}|*`);
+          continue;
+        }
+        let path;
+        try {
+          path = parseAttrPath(text);
+        } catch {
+          continue; // not a path at all: ignored like an unknown name
+        }
+        const resolved = registry.resolve(rt, path);
+        if (!resolved) continue;
+        const base = `${resolved.schema.toLowerCase()}|${resolved.attribute.name.toLowerCase()}`;
+        keys.add(resolved.subAttribute ? `${base}.${resolved.subAttribute.name.toLowerCase()}` : base);
+      }
+    }
+    return keys;
+  };
+  const projection: Projection = {};
+  const inc = splitList(attributes);
+  const exc = splitList(excludedAttributes);
+  if (inc.length > 0) projection.include = resolveAll(inc);
+  if (exc.length > 0) projection.exclude = resolveAll(exc);
+  return projection;
+}
+
+export function projectResource(rt: ResourceTypeInfo, resource: Resource, projection: Projection): Resource {
+  const out: Resource = {};
+  for (const [key, value] of Object.entries(resource)) {
+    if (key === 'schemas') {
+      out.schemas = value;
+      continue;
+    }
+    const ext = rt.extensions.find((e) => e.schema.id === key);
+    if (ext) {
+      if (!isObject(value)) continue;
+      const urn = ext.schema.id.toLowerCase();
+      const whole = projection.include?.has(`${urn}|*`) ?? false;
+      if (projection.exclude?.has(`${urn}|*`)) continue;
+      const shaped = shapeLevel(ext.schema.attributes, value, urn, projection, whole);
+      if (Object.keys(shaped).length > 0) out[key] = shaped;
+      continue;
+    }
+    const one = shapeLevel(rt.attributes, { [key]: value }, rt.core.id.toLowerCase(), projection, false);
+    Object.assign(out, one);
+  }
+  return out;
+}
+
+function shapeLevel(
+  attrs: readonly AttributeDefinition[],
+  obj: Resource,
+  urn: string,
+  projection: Projection,
+  wholeExtension: boolean,
+): Resource {
+  const out: Resource = {};
+  for (const [key, value] of Object.entries(obj)) {
+    const def = attrs.find((a) => a.name === key);
+    if (!def) continue;
+    const name = def.name.toLowerCase();
+    const k = `${urn}|${name}`;
+    const decision = decide(def, k, projection, wholeExtension);
+    if (decision === 'drop') continue;
+    if (def.type !== 'complex' || !def.subAttributes) {
+      out[key] = value;
+      continue;
+    }
+    const subs = def.subAttributes;
+    const shapeOne = (v: unknown): unknown => {
+      if (!isObject(v)) return v;
+      const o: Resource = {};
+      for (const [sk, sv] of Object.entries(v)) {
+        const sdef = subs.find((s) => s.name === sk);
+        if (!sdef) continue;
+        const sd = decide(sdef, `${k}.${sdef.name.toLowerCase()}`, projection, wholeExtension, decision === 'all');
+        if (sd !== 'drop') o[sk] = sv;
+      }
+      return o;
+    };
+    const shaped = Array.isArray(value) ? value.map(shapeOne) : shapeOne(value);
+    if (Array.isArray(shaped) ? shaped.length > 0 : isObject(shaped) && Object.keys(shaped).length > 0) {
+      out[key] = shaped;
+    }
+  }
+  return out;
+}
+
+/**
+ * 'all': the attribute was named as a whole (or nothing narrows it): keep default sub-attributes.
+ * 'some': only sub-attributes named in `attributes` (or not excluded) survive.
+ */
+function decide(
+  def: AttributeDefinition,
+  key: string,
+  p: Projection,
+  wholeExtension: boolean,
+  parentWhole = false,
+): 'all' | 'some' | 'drop' {
+  if (def.returned === 'never') return 'drop';
+  if (def.returned === 'always') return 'all';
+  if (p.exclude?.has(key)) return 'drop';
+  const named = p.include?.has(key) ?? false;
+  if (def.returned === 'request') return named ? 'all' : 'drop';
+  if (!p.include || wholeExtension || parentWhole || named) return 'all';
+  for (const k of p.include) if (k.startsWith(`${key}.`)) return 'some';
+  return 'drop';
+}

@@ -1,0 +1,24 @@
+// Opens the store named by a database URL: sqlite:PATH (default) or postgres://… .
+
+import type { SchemaRegistry } from '../scim/registry.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+}
+
+export function sqlitePathOf(url: string): string | undefined {
+  if (url === ':memory:' || url === 'sqlite::memory:') return ':memory:';
+  if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  return undefined;
+}
+
+export async function openStore(registry: SchemaRegistry, url: string, o: OpenStoreOptions = {}): Promise<Store> {
+  const path = sqlitePathOf(url);
+  if (path !== undefined) return new SqliteStore(registry, { path, ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}) });
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error('the PostgreSQL store is not available in this version; use sqlite:PATH');
+  }
+  throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
+}

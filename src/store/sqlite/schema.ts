@@ -1,0 +1,111 @@
+// SQLite DDL, as versioned migrations. Index DDL is generated from store/indexes.ts with the same
+// expression builder the filter translator uses, so every indexed filter can use its index.
+
+import type { SchemaRegistry } from '../../scim/registry.js';
+import { valueExpr } from '../filter-sql.js';
+import { indexName, SINGLE_VALUED_INDEXES } from '../indexes.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: (registry: SchemaRegistry) => string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'resources, values, audit, outbox, tokens',
+    sql: (registry) => `
+      CREATE TABLE resources (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        last_modified TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX ux_resources_type_id ON resources(type, id);
+      CREATE INDEX ix_resources_type_seq ON resources(type, seq);
+      CREATE INDEX ix_resources_type_last_modified ON resources(type, last_modified, seq);
+      CREATE INDEX ix_resources_type_created ON resources(type, created, seq);
+
+      -- one row per value of an indexed multi-valued sub-attribute (members.value, entitlements.value …)
+      CREATE TABLE resource_values (
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        attr TEXT NOT NULL,
+        value TEXT NOT NULL
+      );
+      CREATE INDEX ix_resource_values_lookup ON resource_values(type, attr, value, id);
+      CREATE INDEX ix_resource_values_owner ON resource_values(type, id);
+
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        request_id TEXT,
+        reason TEXT,
+        changes TEXT,
+        version INTEGER,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX ix_audit_resource ON audit_events(resource_type, resource_id, seq);
+      CREATE INDEX ix_audit_at ON audit_events(at);
+
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        target TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        available_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        last_error TEXT
+      );
+      CREATE INDEX ix_outbox_ready ON outbox(target, status, available_at, seq);
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        user_id TEXT,
+        created TEXT NOT NULL,
+        last_used TEXT,
+        revoked INTEGER NOT NULL DEFAULT 0
+      );
+      ${attributeIndexes(registry)}
+    `,
+  },
+];
+
+function attributeIndexes(registry: SchemaRegistry): string {
+  const out: string[] = [];
+  for (const ia of SINGLE_VALUED_INDEXES) {
+    const rt = registry.resourceType(ia.type);
+    if (!rt) continue;
+    const r = registry.resolve(rt, ia.path);
+    if (!r) throw new Error(`index on unknown attribute ${ia.type}.${ia.path.attr}`);
+    const def = r.subAttribute ?? r.attribute;
+    const fold = !def.caseExact && (def.type === 'string' || def.type === 'reference');
+    const segments = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
+    if (r.subAttribute) segments.push(r.subAttribute.name);
+    const expr = valueExpr('data', segments, fold);
+    const kind = ia.unique ? 'UNIQUE INDEX' : 'INDEX';
+    out.push(
+      `CREATE ${kind} ${indexName(ia.unique ? 'ux' : 'ix', ia)} ON resources(${expr}${ia.unique ? '' : ', seq'}) WHERE type = '${ia.type}';`,
+    );
+  }
+  return out.join('\n');
+}

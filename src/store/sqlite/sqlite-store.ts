@@ -1,0 +1,453 @@
+// The embedded store: one SQLite file (WAL), better-sqlite3. Synchronous underneath, async at the
+// Store interface so that callers are written once for SQLite and PostgreSQL.
+
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { invalidValue, uniqueness } from '../../scim/errors.js';
+import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
+import { auditHash, GENESIS_HASH } from '../audit-hash.js';
+import { SqliteFilterTranslator } from '../filter-sql.js';
+import { indexName, MULTI_VALUED_INDEXES, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
+import {
+  type AuditEvent,
+  type Commit,
+  type Json,
+  type ListQuery,
+  type ListResult,
+  RowMissing,
+  type Store,
+  type StoredResource,
+  type TokenRecord,
+  type TokenStore,
+  VersionConflict,
+} from '../types.js';
+import { MIGRATIONS } from './schema.js';
+
+type Row = { type: string; id: string; data: string; version: number; created: string; last_modified: string; seq: number };
+
+export interface SqliteStoreOptions {
+  /** file path, or ':memory:' */
+  path: string;
+  /** PRAGMA synchronous: FULL (default) makes every commit durable on power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+function toStored(r: Row): StoredResource {
+  return {
+    type: r.type,
+    id: r.id,
+    data: JSON.parse(r.data) as Json,
+    version: r.version,
+    created: r.created,
+    lastModified: r.last_modified,
+  };
+}
+
+/** Extracts the values of one indexed multi-valued sub-attribute from a resource. */
+function multiValues(data: Json, path: { uri?: string; attr: string; sub?: string }, fold: boolean): string[] {
+  const holder = path.uri ? (data[path.uri] as Json | undefined) : data;
+  const arr = holder?.[path.attr];
+  if (!Array.isArray(arr)) return [];
+  const out = new Set<string>();
+  for (const el of arr) {
+    const v = path.sub ? (el as Json | null)?.[path.sub] : el;
+    if (typeof v === 'string') out.add(fold ? v.toLowerCase() : v);
+  }
+  return [...out];
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #registry: SchemaRegistry;
+  readonly #stmts = new Map<string, Database.Statement>();
+  readonly #translators = new Map<string, SqliteFilterTranslator>();
+  readonly #mv: { type: string; key: string; path: { uri?: string; attr: string; sub?: string }; fold: boolean }[];
+  readonly #uniqueIndexAttr = new Map<string, string>();
+  readonly tokens: TokenStore;
+
+  constructor(registry: SchemaRegistry, opts: SqliteStoreOptions) {
+    this.#registry = registry;
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    this.#db = new Database(opts.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('foreign_keys = ON');
+    // Unicode case folding identical to the JS evaluator (SQLite's lower() folds ASCII only).
+    this.#db.function('scim_fold', { deterministic: true }, (s: unknown) =>
+      typeof s === 'string' ? s.toLowerCase() : s,
+    );
+    this.#mv = [];
+    for (const ia of MULTI_VALUED_INDEXES) {
+      const rt = registry.resourceType(ia.type);
+      if (!rt) continue;
+      const r = registry.resolve(rt, ia.path);
+      if (!r) continue;
+      const def = r.subAttribute ?? r.attribute;
+      const path = { attr: r.attribute.name, ...(r.extension ? { uri: r.schema } : {}), ...(r.subAttribute ? { sub: r.subAttribute.name } : {}) };
+      this.#mv.push({ type: ia.type, key: pathKey(path), path, fold: !def.caseExact });
+    }
+    for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
+    this.#migrate();
+    this.tokens = new SqliteTokens(this.#db);
+  }
+
+  #migrate(): void {
+    this.#db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const done = new Set(
+      (this.#db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    // IMMEDIATE: a second process opening the same file waits instead of migrating twice.
+    const apply = this.#db.transaction(() => {
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.#db.exec(m.sql(this.#registry));
+        this.#db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
+      }
+    });
+    apply.immediate();
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #translator(rt: ResourceTypeInfo): SqliteFilterTranslator {
+    let t = this.#translators.get(rt.type.name);
+    if (!t) {
+      t = new SqliteFilterTranslator(this.#registry, rt);
+      this.#translators.set(rt.type.name, t);
+    }
+    return t;
+  }
+
+  async get(type: string, id: string): Promise<StoredResource | undefined> {
+    const row = this.#stmt(
+      'SELECT type, id, data, version, created, last_modified FROM resources WHERE type = ? AND id = ?',
+    ).get(type, id) as Row | undefined;
+    return row ? toStored(row) : undefined;
+  }
+
+  async getMany(type: string, ids: string[]): Promise<StoredResource[]> {
+    if (ids.length === 0) return [];
+    const rows = this.#stmt(
+      'SELECT type, id, data, version, created, last_modified FROM resources WHERE type = ? AND id IN (SELECT value FROM json_each(?))',
+    ).all(type, JSON.stringify(ids)) as Row[];
+    return rows.map(toStored);
+  }
+
+  #listSql(rt: ResourceTypeInfo, q: ListQuery): { where: string; params: unknown[]; order: string } {
+    const t = this.#translator(rt);
+    const typeLit = `'${rt.type.name.replace(/'/g, "''")}'`;
+    let where = `r.type = ${typeLit}`;
+    const params: unknown[] = [];
+    if (q.filter) {
+      const f = t.where(q.filter);
+      where += ` AND ${f.sql}`;
+      params.push(...f.params);
+    }
+    return { where, params, order: t.orderBy(q.sort) };
+  }
+
+  async list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult> {
+    const { where, params, order } = this.#listSql(rt, q);
+    const cols = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
+    if (q.cursor !== undefined) {
+      if (q.sort) throw invalidValue('cursor paging is served in the default order; omit sortBy');
+      const after = decodeCursor(q.cursor);
+      const rows = this.#stmt(
+        `SELECT ${cols} FROM resources r WHERE ${where} AND r.seq > ? ORDER BY r.seq ASC LIMIT ?`,
+      ).all(...params, after, q.count + 1) as Row[];
+      const page = rows.slice(0, q.count);
+      const total = q.withoutTotal ? undefined : this.#count(where, params);
+      const last = page[page.length - 1];
+      const res: ListResult = { total, resources: page.map(toStored) };
+      if (rows.length > q.count && last) res.nextCursor = encodeCursor(last.seq);
+      return res;
+    }
+    const rows =
+      q.count === 0
+        ? []
+        : (this.#stmt(`SELECT ${cols} FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
+            ...params,
+            q.count,
+            q.startIndex - 1,
+          ) as Row[]);
+    const total = q.withoutTotal ? undefined : this.#count(where, params);
+    const res: ListResult = { total, resources: rows.map(toStored) };
+    const last = rows[rows.length - 1];
+    if (!q.sort && last && rows.length === q.count) res.nextCursor = encodeCursor(last.seq);
+    return res;
+  }
+
+  #count(where: string, params: unknown[]): number {
+    return (this.#stmt(`SELECT count(*) AS n FROM resources r WHERE ${where}`).get(...params) as { n: number }).n;
+  }
+
+  async explain(rt: ResourceTypeInfo, q: ListQuery): Promise<string[]> {
+    const { where, params, order } = this.#listSql(rt, q);
+    const rows = this.#db
+      .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...params, q.count, q.startIndex - 1) as { detail: string }[];
+    return rows.map((r) => r.detail);
+  }
+
+  async commit(c: Commit): Promise<void> {
+    const run = this.#db.transaction(() => {
+      for (const w of c.writes) {
+        if (w.kind === 'insert') {
+          this.#stmt(
+            'INSERT INTO resources (type, id, data, version, created, last_modified) VALUES (?, ?, ?, 1, ?, ?)',
+          ).run(w.type, w.id, JSON.stringify(w.data), w.at, w.at);
+          this.#writeValues(w.type, w.id, w.data, 'fresh');
+        } else if (w.kind === 'update') {
+          const info = this.#stmt(
+            'UPDATE resources SET data = ?, version = version + 1, last_modified = ? WHERE type = ? AND id = ? AND version = ?',
+          ).run(JSON.stringify(w.data), w.at, w.type, w.id, w.expectedVersion);
+          if (info.changes === 0) {
+            const exists = this.#stmt('SELECT 1 FROM resources WHERE type = ? AND id = ?').get(w.type, w.id);
+            throw exists ? new VersionConflict(w.type, w.id) : new RowMissing(w.type, w.id);
+          }
+          this.#writeValues(w.type, w.id, w.data, w.before);
+        } else {
+          const info =
+            w.expectedVersion === undefined
+              ? this.#stmt('DELETE FROM resources WHERE type = ? AND id = ?').run(w.type, w.id)
+              : this.#stmt('DELETE FROM resources WHERE type = ? AND id = ? AND version = ?').run(
+                  w.type,
+                  w.id,
+                  w.expectedVersion,
+                );
+          if (info.changes === 0) {
+            const exists = this.#stmt('SELECT 1 FROM resources WHERE type = ? AND id = ?').get(w.type, w.id);
+            throw exists ? new VersionConflict(w.type, w.id) : new RowMissing(w.type, w.id);
+          }
+          this.#stmt('DELETE FROM resource_values WHERE type = ? AND id = ?').run(w.type, w.id);
+        }
+      }
+      if (c.audit.length > 0) this.#appendAudit(c);
+      for (const o of c.outbox) {
+        this.#stmt(
+          'INSERT INTO outbox (target, resource_type, resource_id, action, version, created, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(o.target, o.resourceType, o.resourceId, o.action, o.version, new Date().toISOString(), new Date().toISOString());
+      }
+    });
+    try {
+      run.immediate();
+    } catch (e) {
+      throw this.#mapConstraint(e);
+    }
+  }
+
+  #appendAudit(c: Commit): void {
+    const last = this.#stmt('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+    let seq = last?.seq ?? 0;
+    let prevHash = last?.hash ?? GENESIS_HASH;
+    const ins = this.#stmt(
+      'INSERT INTO audit_events (seq, id, at, action, resource_type, resource_id, actor, request_id, reason, changes, version, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const a of c.audit) {
+      seq += 1;
+      const ev: Omit<AuditEvent, 'hash'> = { ...a, seq, id: randomUUID(), prevHash };
+      const hash = auditHash(ev);
+      ins.run(
+        seq,
+        ev.id,
+        a.at,
+        a.action,
+        a.resourceType,
+        a.resourceId,
+        JSON.stringify(a.actor),
+        a.requestId ?? null,
+        a.reason ?? null,
+        a.changes === undefined ? null : JSON.stringify(a.changes),
+        a.version ?? null,
+        prevHash,
+        hash,
+      );
+      prevHash = hash;
+    }
+  }
+
+  #writeValues(type: string, id: string, data: Json, before: Json | undefined | 'fresh'): void {
+    const defs = this.#mv.filter((m) => m.type === type);
+    if (defs.length === 0) return;
+    const ins = this.#stmt('INSERT INTO resource_values (type, id, attr, value) VALUES (?, ?, ?, ?)');
+    const del = this.#stmt('DELETE FROM resource_values WHERE type = ? AND id = ? AND attr = ? AND value = ?');
+    const prior = before === 'fresh' ? undefined : (before ?? this.#storedData(type, id));
+    for (const m of defs) {
+      const next = multiValues(data, m.path, m.fold);
+      const prev = new Set(prior ? multiValues(prior, m.path, m.fold) : []);
+      const nextSet = new Set(next);
+      for (const v of prev) if (!nextSet.has(v)) del.run(type, id, m.key, v);
+      for (const v of next) if (!prev.has(v)) ins.run(type, id, m.key, v);
+    }
+  }
+
+  /** The values as indexed right now (read inside the write transaction). */
+  #storedData(type: string, id: string): Json | undefined {
+    const rows = this.#stmt('SELECT attr, value FROM resource_values WHERE type = ? AND id = ?').all(type, id) as {
+      attr: string;
+      value: string;
+    }[];
+    if (rows.length === 0) return undefined;
+    // Rebuild a minimal document holding just the indexed values, enough for the diff above.
+    const doc: Json = {};
+    for (const m of this.#mv.filter((x) => x.type === type)) {
+      const vals = rows.filter((r) => r.attr === m.key).map((r) => (m.path.sub ? { [m.path.sub]: r.value } : r.value));
+      const holder = m.path.uri ? ((doc[m.path.uri] ??= {}) as Json) : doc;
+      holder[m.path.attr] = vals;
+    }
+    return doc;
+  }
+
+  #mapConstraint(e: unknown): unknown {
+    if (e instanceof Error && 'code' in e && String((e as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT')) {
+      const m = /index '([^']+)'/.exec(e.message) ?? /UNIQUE constraint failed: (\S+)/.exec(e.message);
+      const attr = m?.[1] ? (this.#uniqueIndexAttr.get(m[1]) ?? m[1]) : 'a unique attribute';
+      return uniqueness(`${attr} is already in use by another resource`);
+    }
+    return e;
+  }
+
+  async groupsOf(memberIds: string[]): Promise<Map<string, { value: string; display?: string }[]>> {
+    const out = new Map<string, { value: string; display?: string }[]>();
+    if (memberIds.length === 0) return out;
+    const rows = this.#stmt(
+      `SELECT v.value AS member, g.id AS gid, json_extract(g.data, '$.displayName') AS display
+         FROM resource_values v JOIN resources g ON g.type = 'Group' AND g.id = v.id
+        WHERE v.type = 'Group' AND v.attr = 'members.value' AND v.value IN (SELECT value FROM json_each(?))
+        ORDER BY g.seq`,
+    ).all(JSON.stringify(memberIds.map((i) => i.toLowerCase()))) as { member: string; gid: string; display: string | null }[];
+    const byLower = new Map(memberIds.map((i) => [i.toLowerCase(), i]));
+    for (const r of rows) {
+      const id = byLower.get(r.member) ?? r.member;
+      const list = out.get(id) ?? [];
+      list.push(r.display === null ? { value: r.gid } : { value: r.gid, display: r.display });
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
+    const rows = this.#stmt('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as {
+      seq: number;
+      id: string;
+      at: string;
+      action: string;
+      resource_type: string;
+      resource_id: string;
+      actor: string;
+      request_id: string | null;
+      reason: string | null;
+      changes: string | null;
+      version: number | null;
+      prev_hash: string;
+      hash: string;
+    }[];
+    return rows.map((r) => {
+      const ev: AuditEvent = {
+        seq: r.seq,
+        id: r.id,
+        at: r.at,
+        action: r.action,
+        resourceType: r.resource_type,
+        resourceId: r.resource_id,
+        actor: JSON.parse(r.actor) as AuditEvent['actor'],
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      };
+      if (r.request_id !== null) ev.requestId = r.request_id;
+      if (r.reason !== null) ev.reason = r.reason;
+      if (r.changes !== null) ev.changes = JSON.parse(r.changes) as Json;
+      if (r.version !== null) ev.version = r.version;
+      return ev;
+    });
+  }
+
+  /** For tests and tools: raw SQL against the database. */
+  raw(): Database.Database {
+    return this.#db;
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`s:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const m = /^s:(\d+)$/.exec(text);
+  if (!m?.[1]) throw invalidValue(`cursor "${cursor}" is not valid`);
+  return Number(m[1]);
+}
+
+class SqliteTokens implements TokenStore {
+  constructor(readonly db: Database.Database) {}
+
+  #row(r: Record<string, unknown> | undefined): TokenRecord | undefined {
+    if (!r) return undefined;
+    const t: TokenRecord = {
+      id: r.id as string,
+      name: r.name as string,
+      hash: r.hash as string,
+      scopes: JSON.parse(r.scopes as string) as string[],
+      created: r.created as string,
+      revoked: r.revoked === 1,
+    };
+    if (r.user_id) t.userId = r.user_id as string;
+    if (r.last_used) t.lastUsed = r.last_used as string;
+    return t;
+  }
+
+  async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
+    try {
+      this.db
+        .prepare('INSERT INTO tokens (id, name, hash, scopes, user_id, created) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(t.id, t.name, t.hash, JSON.stringify(t.scopes), t.userId ?? null, t.created);
+    } catch (e) {
+      if (e instanceof Error && e.message.includes('tokens.name')) throw uniqueness(`a token named "${t.name}" exists`);
+      throw e;
+    }
+  }
+
+  async findByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.#row(this.db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as Record<string, unknown> | undefined);
+  }
+
+  async list(): Promise<TokenRecord[]> {
+    return (this.db.prepare('SELECT * FROM tokens ORDER BY created').all() as Record<string, unknown>[]).map(
+      (r) => this.#row(r)!,
+    );
+  }
+
+  async revoke(idOrName: string): Promise<boolean> {
+    return this.db.prepare('UPDATE tokens SET revoked = 1 WHERE id = ? OR name = ?').run(idOrName, idOrName).changes > 0;
+  }
+
+  async count(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n;
+  }
+
+  async touch(id: string, at: string): Promise<void> {
+    this.db.prepare('UPDATE tokens SET last_used = ? WHERE id = ?').run(at, id);
+  }
+}

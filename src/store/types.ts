@@ -1,0 +1,145 @@
+// The Store interface: everything the resource layer needs from a database. Implemented by
+// sqlite/ (embedded default) and, later, postgres/. One commit = one transaction holding the
+// resource writes, their audit events and their outbox rows (design.md, "The flow of one write").
+
+import type { Filter } from '../scim/filter/ast.js';
+import type { ResourceTypeInfo } from '../scim/registry.js';
+
+export type Json = Record<string, unknown>;
+
+export interface StoredResource {
+  type: string;
+  id: string;
+  /** canonical SCIM JSON without meta (meta is rebuilt from the columns below) */
+  data: Json;
+  version: number;
+  created: string;
+  lastModified: string;
+}
+
+export interface Actor {
+  /** token name, or "system" / a connector name for automatic changes */
+  client: string;
+  tokenId?: string;
+  /** the human User the token is bound to, when known */
+  userId?: string;
+}
+
+export interface AuditEventInput {
+  action: string; // create | replace | patch | delete | …
+  resourceType: string;
+  resourceId: string;
+  actor: Actor;
+  requestId?: string;
+  reason?: string;
+  /** attribute-level change: { attr: { before, after } } */
+  changes?: Json;
+  version?: number;
+  at: string;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  seq: number;
+  id: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface OutboxInput {
+  target: string;
+  resourceType: string;
+  resourceId: string;
+  action: string;
+  version: number;
+}
+
+export type Write =
+  | { kind: 'insert'; type: string; id: string; data: Json; at: string }
+  | { kind: 'update'; type: string; id: string; data: Json; at: string; expectedVersion: number; before?: Json }
+  | { kind: 'delete'; type: string; id: string; expectedVersion?: number };
+
+export interface Commit {
+  writes: Write[];
+  audit: AuditEventInput[];
+  outbox: OutboxInput[];
+}
+
+export interface SortSpec {
+  path: import('../scim/filter/ast.js').AttrPath;
+  descending: boolean;
+}
+
+export interface ListQuery {
+  filter?: Filter;
+  sort?: SortSpec;
+  /** 1-based, RFC 7644 §3.4.2.4 */
+  startIndex: number;
+  count: number;
+  /** RFC 9865 keyset cursor (opaque to clients); when set, startIndex is ignored */
+  cursor?: string;
+  /** skip COUNT(*) (cursor pages may omit totalResults) */
+  withoutTotal?: boolean;
+}
+
+export interface ListResult {
+  total: number | undefined;
+  resources: StoredResource[];
+  nextCursor?: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  hash: string;
+  scopes: string[];
+  userId?: string;
+  created: string;
+  lastUsed?: string;
+  revoked: boolean;
+}
+
+/** Thrown by commit() when an update's expectedVersion is stale. */
+export class VersionConflict extends Error {
+  constructor(
+    readonly type: string,
+    readonly id: string,
+  ) {
+    super(`version conflict on ${type} ${id}`);
+    this.name = 'VersionConflict';
+  }
+}
+
+/** Thrown by commit() when a write targets a row that does not exist (deleted meanwhile). */
+export class RowMissing extends Error {
+  constructor(
+    readonly type: string,
+    readonly id: string,
+  ) {
+    super(`${type} ${id} does not exist`);
+    this.name = 'RowMissing';
+  }
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  get(type: string, id: string): Promise<StoredResource | undefined>;
+  getMany(type: string, ids: string[]): Promise<StoredResource[]>;
+  list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult>;
+  commit(c: Commit): Promise<void>;
+  /** Groups whose members include each id: the readOnly `groups` attribute of Users and Agents. */
+  groupsOf(memberIds: string[]): Promise<Map<string, { value: string; display?: string }[]>>;
+  /** Query plan of a list query (EXPLAIN QUERY PLAN / EXPLAIN), for tests and the benchmark. */
+  explain(rt: ResourceTypeInfo, q: ListQuery): Promise<string[]>;
+  auditEvents(after?: number, limit?: number): Promise<AuditEvent[]>;
+  tokens: TokenStore;
+  close(): Promise<void>;
+}
+
+export interface TokenStore {
+  create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void>;
+  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  list(): Promise<TokenRecord[]>;
+  revoke(idOrName: string): Promise<boolean>;
+  count(): Promise<number>;
+  touch(id: string, at: string): Promise<void>;
+}
