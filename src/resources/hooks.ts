@@ -9,6 +9,10 @@ export interface WriteInfo {
   ctx: RequestContext;
   /** the stored resource before this write (undefined on create) */
   previous: Json | undefined;
+  /** the version this write will have if it commits (1 on create) */
+  version: number;
+  /** the time stamp of this write (meta.lastModified) */
+  at: string;
 }
 
 export interface ResourceHooks {

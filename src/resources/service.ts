@@ -129,9 +129,9 @@ export class ResourceService {
     const id = randomUUID();
     let next = validateResource(this.registry, rt, input, { mode: 'create' });
     next = withId(next, id);
-    if (hooks.finalize) next = await hooks.finalize(next, { store: this.store, ctx, previous: undefined });
-    const data = stripServer(next);
     const at = this.#clock.now().toISOString();
+    if (hooks.finalize) next = await hooks.finalize(next, { store: this.store, ctx, previous: undefined, version: 1, at });
+    const data = stripServer(next);
     await this.store.commit({
       writes: [{ kind: 'insert', type: rt.type.name, id, data, at }],
       audit: [this.#audit('create', rt, id, ctx, at, diffResources(undefined, data), 1)],
@@ -218,15 +218,15 @@ export class ResourceService {
         throw preconditionFailed(`If-Match does not match the current version ${etagOf(row.version)}`);
       }
       const existing = withId(row.data, id);
+      const at = this.#clock.now().toISOString();
+      const version = row.version + 1;
       let next = change(existing);
       if (next !== existing && hooks.finalize) {
-        next = await hooks.finalize(withId(next, id), { store: this.store, ctx, previous: existing });
+        next = await hooks.finalize(withId(next, id), { store: this.store, ctx, previous: existing, version, at });
       }
       const data = stripServer(next);
       // A write that changes nothing keeps its version: Okta PUTs whole users on every sync.
       if (canonicalJson(data) === canonicalJson(row.data)) return (await this.render(rt, [row], ctx))[0]!;
-      const at = this.#clock.now().toISOString();
-      const version = row.version + 1;
       try {
         await this.store.commit({
           writes: [{ kind: 'update', type: rt.type.name, id, data, at, expectedVersion: row.version, before: row.data }],
