@@ -7,16 +7,18 @@
 // - Envelope problems are 400 invalidSyntax naming the operation (`Operations[2].path must be a
 //   string`), including an unknown `op`; more than MAX_PATCH_OPERATIONS operations is 400 tooMany.
 // - Errors raised while applying are prefixed with the operation (`Operations[1]: …`).
-// - A path naming a readOnly attribute or sub-attribute is 400 mutability, whatever the op; readOnly
-//   sub-attributes inside a written complex value are ignored instead (RFC 7644 §3.5.1 rule for PUT;
-//   clients echo back server-computed `display`, `$ref`, grant metadata).
+// - A path naming a readOnly attribute or sub-attribute is 400 mutability, whatever the op, unless
+//   the op leaves a whole readOnly attribute as it is (Okta repeats `id`: quirks.isReadOnlyEcho).
+//   readOnly sub-attributes inside a written complex value are ignored instead (RFC 7644 §3.5.1 rule
+//   for PUT; clients echo back server-computed `display`, `$ref`, grant metadata).
 // - immutable: may be set while unassigned; changing or removing an assigned value is 400 mutability.
 // - remove of something absent changes nothing and is not an error (standards.md §2.5: revokes are
 //   idempotent); `changed` tells the caller whether anything happened.
 // - Element identity in multi-valued complex attributes is the `value` sub-attribute (plus `type` when
 //   both sides have one), else deep equality. `add` of an element already present merges into it.
-// - A complex value whose `value` changes (a different manager, sponsor, member) replaces the old one
-//   instead of merging, so the old referent's `display`/`$ref` do not survive.
+// - A reference value (complex with `value` and `$ref`) whose `value` changes — a different manager,
+//   sponsor, member — replaces the old one instead of merging, so the old referent's `display`/`$ref`
+//   do not survive. Other complex values (emails) merge as RFC 7644 §3.5.2.3 says.
 
 import type { Filter, PatchPath } from './filter/ast.js';
 import { compileFilter } from './filter/evaluate.js';
@@ -35,9 +37,11 @@ import {
   createOnAbsent,
   expandPathlessValue,
   isIgnoredPasswordPath,
+  isReadOnlyEcho,
   isUnassigned,
   normalizeOp,
   normalizeSingleComplexValue,
+  qualifyExtensionAttribute,
   removeListedValues,
   type PatchOpName,
 } from './quirks.js';
@@ -206,6 +210,8 @@ interface AttrTarget {
   filter?: Filter;
   /** the attribute as named in messages: `name.familyName`, `emails[…].value` */
   where: string;
+  /** set when the path names a readOnly attribute or sub-attribute (its name, for the message) */
+  readOnly?: string;
 }
 
 /** Resolve a parsed path; undefined means "ignore this op" (Okta's password). */
@@ -221,7 +227,13 @@ function resolveTarget(ctx: Ctx, pp: PatchPath): AttrTarget | undefined {
     // removed); letting PATCH edit it could only make it disagree with the data.
     throw mutability('attribute "schemas" is maintained by the server');
   }
-  const resolved = ctx.registry.resolve(ctx.rt, path.uri === undefined ? { attr: path.attr } : { uri: path.uri, attr: path.attr });
+  const bare = path.uri === undefined ? { attr: path.attr } : { uri: path.uri, attr: path.attr };
+  let resolved = ctx.registry.resolve(ctx.rt, bare);
+  if (!resolved) {
+    // Entra's unqualified `manager` (quirks.ts)
+    const qualified = qualifyExtensionAttribute(bare, ctx.rt.extensions.map((e) => e.schema));
+    if (qualified) resolved = ctx.registry.resolve(ctx.rt, qualified);
+  }
   if (!resolved) {
     const full = path.uri === undefined ? path.attr : `${path.uri}:${path.attr}`;
     throw invalidPath(`unknown attribute "${full}"`);
@@ -238,9 +250,11 @@ function resolveTarget(ctx: Ctx, pp: PatchPath): AttrTarget | undefined {
     throw invalidPath(`a value filter needs a complex attribute; "${a.name}" is a ${a.type}`);
   }
   const where = `${a.name}${valueFilter ? '[…]' : ''}${sub ? `.${sub.name}` : ''}`;
-  if (a.mutability === 'readOnly') throw mutability(`attribute "${a.name}" is readOnly`);
-  if (sub?.mutability === 'readOnly') throw mutability(`attribute "${a.name}.${sub.name}" is readOnly`);
+  let readOnly: string | undefined;
+  if (a.mutability === 'readOnly') readOnly = a.name;
+  else if (sub?.mutability === 'readOnly') readOnly = `${a.name}.${sub.name}`;
   const target: AttrTarget = { schema: resolved.schema, extension: resolved.extension, attribute: a, where };
+  if (readOnly !== undefined) target.readOnly = readOnly;
   if (sub) target.sub = sub;
   if (valueFilter) target.filter = valueFilter;
   return target;
@@ -262,6 +276,18 @@ function applyToAttribute(ctx: Ctx, opIn: PatchOpName, t: AttrTarget, valueIn: u
     hasValue = false;
   }
 
+  if (t.readOnly !== undefined) {
+    // RFC 7643 §2.2; an op that leaves the whole attribute as it is, is tolerated (Okta's group
+    // rename repeats `id`, quirks.isReadOnlyEcho)
+    if (!sub && !filter) {
+      const holder = t.extension ? ctx.doc[t.schema] : ctx.doc;
+      const current = isObject(holder) ? holder[a.name] : undefined;
+      const same = (x: unknown, y: unknown) =>
+        a.type === 'complex' || a.multiValued ? sameValue(x, y) : sameSimple(a, x, y);
+      if (isReadOnlyEcho(current, op === 'remove' ? undefined : value, same)) return;
+    }
+    throw mutability(`attribute "${t.readOnly}" is readOnly`);
+  }
   const hadExtension = t.extension && !isEmpty(ctx.doc[t.schema]);
   const c = container(ctx, t, op !== 'remove');
   if (c) {
@@ -380,7 +406,10 @@ function applySubOfEach(c: Obj, t: AttrTarget, sub: AttributeDefinition, op: Pat
 function applySubOfOne(c: Obj, t: AttrTarget, sub: AttributeDefinition, op: PatchOpName, value: unknown): void {
   const current = isObject(c[t.attribute.name]) ? (c[t.attribute.name] as Obj) : undefined;
   if (op === 'remove' && !current) return;
-  setAttribute(c, t, withSub(current ?? {}, sub, op === 'remove' ? undefined : value, t.where));
+  // `manager.value` naming another user: the old manager's $ref/displayName go too (identityChanged)
+  const fresh = current && op !== 'remove' && sub.name === 'value' && identityChanged(t.attribute, current, { value });
+  const base = fresh ? {} : current;
+  setAttribute(c, t, withSub(base ?? {}, sub, op === 'remove' ? undefined : value, t.where));
 }
 
 /** `members[value eq "x"]`, `emails[type eq "work"].value` (RFC 7644 §3.5.2, valuePath). */
@@ -473,8 +502,8 @@ function withSub(el: Obj, sub: AttributeDefinition, value: unknown, where: strin
 /**
  * Merge a client's complex value into the current one: given sub-attributes replace, others stay
  * (RFC 7644 §3.5.2.3), null removes (RFC 7643 §2.5), readOnly ones are ignored, names become
- * canonical. Unknown sub-attributes are kept as sent; the validator decides about them. When the
- * value's `value` differs from the current one it designates something else, so we start afresh.
+ * canonical. Unknown sub-attributes are kept as sent; the validator decides about them. A reference
+ * whose `value` changes starts afresh (identityChanged).
  */
 function mergeValue(a: AttributeDefinition, current: Obj | undefined, incoming: Obj, where: string): Obj {
   const subs = a.subAttributes ?? [];
@@ -493,8 +522,14 @@ function mergeValue(a: AttributeDefinition, current: Obj | undefined, incoming: 
   return out;
 }
 
+/**
+ * A reference (a complex attribute with `value` and `$ref`: manager, sponsor, members, entitlements)
+ * whose `value` changes points at something else; its other sub-attributes described the old target.
+ * Plain complex values (an email's `value`) just change.
+ */
 function identityChanged(a: AttributeDefinition, current: Obj, incoming: Obj): boolean {
-  if (!findAttribute(a.subAttributes ?? [], 'value')) return false;
+  const subs = a.subAttributes ?? [];
+  if (!findAttribute(subs, 'value') || !findAttribute(subs, '$ref')) return false;
   const next = member(incoming, 'value');
   if (isUnassigned(next) || isUnassigned(current.value)) return false;
   return !sameSubValue(a, 'value', current.value, next);

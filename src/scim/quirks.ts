@@ -4,10 +4,10 @@
 // validator (validate.ts, RFC 7643) call these at the right moment; nothing else should need to
 // know that a client deviates from the RFCs. No I/O.
 
-import type { Filter } from './filter/ast.js';
+import type { AttrPath, Filter } from './filter/ast.js';
 import { invalidSyntax, invalidValue } from './errors.js';
 import { findAttribute } from './registry.js';
-import type { AttributeDefinition } from './schema-types.js';
+import type { AttributeDefinition, SchemaDefinition } from './schema-types.js';
 
 export type PatchOpName = 'add' | 'replace' | 'remove';
 
@@ -161,6 +161,34 @@ export function normalizeSingleComplexValue(attribute: AttributeDefinition, valu
     return { value };
   }
   return value;
+}
+
+/**
+ * Entra names the enterprise manager without its schema URN: `{"op":"Add","path":"manager",…}`
+ * (entra.md §4.2, next to the URN-qualified form; scimmy.md §4 shows scimmy answering invalidPath).
+ * RFC 7644 resolves an unqualified name in the core schema only. When the core schema has no such
+ * attribute and exactly one of the resource type's extensions has, the path is qualified with that
+ * extension's URN; otherwise undefined (→ invalidPath as before, also when the name is ambiguous).
+ */
+export function qualifyExtensionAttribute(path: AttrPath, extensions: readonly SchemaDefinition[]): AttrPath | undefined {
+  if (path.uri !== undefined) return undefined;
+  const owners = extensions.filter((s) => findAttribute(s.attributes, path.attr));
+  const owner = owners.length === 1 ? owners[0] : undefined;
+  return owner ? { ...path, uri: owner.id } : undefined;
+}
+
+/**
+ * Okta's group rename repeats the group's `id` in a path-less replace:
+ * `{"op":"replace","value":{"id":"abf4…","displayName":"Test SCIMv2"}}`, sent "each time there is a
+ * group membership update" (okta-developer-docs reference/scim/scim-20, "Update a specific Group
+ * name"; the page okta.md §4.1 summarises). RFC 7643 §2.2 forbids modifying a readOnly attribute; an
+ * op that leaves it as it is (the same value written back, or an absent one removed) modifies nothing,
+ * so it is accepted as a no-op. Any other op on a readOnly attribute is still 400 mutability.
+ * @param current the stored value; @param next the value the op would leave (undefined for remove)
+ * @param same the engine's equality for this attribute (caseExact-aware, null ≡ absent ≡ [])
+ */
+export function isReadOnlyEcho(current: unknown, next: unknown, same: (a: unknown, b: unknown) => boolean): boolean {
+  return same(current, next);
 }
 
 /**

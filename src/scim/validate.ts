@@ -102,7 +102,10 @@ export function validateResource(
 }
 
 function checkSchemasList(registry: SchemaRegistry, rt: ResourceTypeInfo, body: Resource): void {
-  const schemas = body.schemas;
+  // RFC 7643 §2.1: attribute names are case-insensitive, `schemas` included (the loop in
+  // validateResource already skips it in any case; it must be found in any case here too).
+  const key = Object.keys(body).find((k) => k.toLowerCase() === 'schemas');
+  const schemas = key === undefined ? undefined : body[key];
   if (!Array.isArray(schemas) || schemas.some((s) => typeof s !== 'string')) {
     throw invalidValue(`"schemas" is required and must be an array of schema URNs including "${rt.core.id}"`);
   }

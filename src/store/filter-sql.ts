@@ -1,10 +1,12 @@
-// RFC 7644 filter AST -> SQL WHERE / ORDER BY, for the generic `resources` table. Semantics mirror
-// src/scim/filter/evaluate.ts exactly (the tests compare the two on generated data):
+// RFC 7644 filter AST -> SQL WHERE / ORDER BY over the generic `resources` table, for SQLite and
+// PostgreSQL (sql-dialect.ts). Semantics mirror src/scim/filter/evaluate.ts (the tests compare
+// the two on generated data):
 // - a comparison on a missing attribute is false; `ne` is NOT(eq), so a missing attribute matches `ne`;
 // - multi-valued attributes match when ANY value matches; complex without a sub-attribute means `.value`;
-// - caseExact=false compares case-folded text (scim_fold on SQLite, the same as JS toLowerCase).
+// - caseExact=false compares case-folded text.
 // Positive comparisons are left bare so that expression indexes apply; NOT wraps its operand in
-// coalesce(…, 0) to turn SQL's NULL into false first.
+// coalesce(…, false) to turn SQL's NULL into false first. Placeholders are `?`; the PostgreSQL
+// store numbers them.
 
 import { normalizeDateTime } from '../scim/datetime.js';
 import { invalidFilter } from '../scim/errors.js';
@@ -12,6 +14,7 @@ import type { AttrPath, CompareOp, Filter, FilterValue } from '../scim/filter/as
 import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
 import type { AttributeDefinition } from '../scim/schema-types.js';
 import { MULTI_VALUED_INDEXES, pathKey } from './indexes.js';
+import type { SqlDialect } from './sql-dialect.js';
 import type { SortSpec } from './types.js';
 
 export interface SqlFragment {
@@ -19,44 +22,39 @@ export interface SqlFragment {
   params: unknown[];
 }
 
-/** JSON path literal for SQLite: $.attr.sub or $."urn:…".attr.sub */
-export function jsonPath(segments: string[]): string {
-  return (
-    '$' +
-    segments.map((s) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? `.${s}` : `."${s}"`)).join('')
-  );
+const ROW = 'r.data';
+
+export function foldable(def: AttributeDefinition): boolean {
+  return !def.caseExact && (def.type === 'string' || def.type === 'reference');
 }
 
-/** The SQL text of a single-valued attribute inside the row's JSON; shared with the index DDL. */
-export function valueExpr(column: string, segments: string[], fold: boolean): string {
-  const e = `json_extract(${column}, '${jsonPath(segments)}')`;
-  return fold ? `scim_fold(${e})` : e;
-}
-
-const GLOB_SPECIAL = /[*?[\]]/g;
-function globEscape(s: string): string {
-  return s.replace(GLOB_SPECIAL, (c) => `[${c}]`);
+/** The SQL of a single-valued attribute of a row; shared by queries and index DDL. */
+export function valueExpr(d: SqlDialect, column: string, segments: string[], def: AttributeDefinition): string {
+  const e = d.scalar(column, segments, def);
+  return foldable(def) ? d.fold(e) : e;
 }
 
 interface Target {
   def: AttributeDefinition; // the attribute whose values are compared (sub-attribute if any)
-  segments: string[]; // JSON path from the row (or element) root
-  multi: boolean; // values come from a multi-valued parent
-  arraySegments?: string[]; // path to the array when multi
-  elementSub?: string; // sub-attribute inside each array element
+  segments: string[]; // JSON path from the row root (single-valued)
+  multi: boolean;
+  arraySegments?: string[]; // path to the array (multi-valued)
+  elementSub?: string; // sub-attribute inside each element
   mvKey?: string; // resource_values.attr when indexed
   column?: string; // a real column (id, created, last_modified)
 }
 
-export class SqliteFilterTranslator {
+export class SqlFilterTranslator {
   readonly #registry: SchemaRegistry;
   readonly #rt: ResourceTypeInfo;
+  readonly #d: SqlDialect;
   readonly #typeLiteral: string;
   readonly #mvIndexed: Set<string>;
 
-  constructor(registry: SchemaRegistry, rt: ResourceTypeInfo) {
+  constructor(registry: SchemaRegistry, rt: ResourceTypeInfo, dialect: SqlDialect) {
     this.#registry = registry;
     this.#rt = rt;
+    this.#d = dialect;
     this.#typeLiteral = `'${rt.type.name.replace(/'/g, "''")}'`;
     this.#mvIndexed = new Set(
       MULTI_VALUED_INDEXES.filter((i) => i.type === rt.type.name).map((i) => pathKey(i.path).toLowerCase()),
@@ -65,47 +63,46 @@ export class SqliteFilterTranslator {
 
   where(filter: Filter): SqlFragment {
     const params: unknown[] = [];
-    const sql = this.#node(filter, params, 'r.data');
-    return { sql, params };
+    return { sql: this.#node(filter, params), params };
   }
 
+  /** ORDER BY text; missing values sort last in both directions, seq makes the order total. */
   orderBy(sort: SortSpec | undefined): string {
     if (!sort) return 'r.seq ASC';
     const t = this.#target(sort.path, 'sort');
+    const d = this.#d;
     let expr: string;
     if (t.column) expr = t.column;
-    else if (!t.multi) expr = valueExpr('r.data', t.segments, foldable(t.def));
-    else {
-      // multi-valued: the primary value, else the first (RFC 7644 §3.4.2.3)
-      const sub = t.elementSub ? `'${jsonPath([t.elementSub])}'` : `'$'`;
-      const v = `json_extract(je.value, ${sub})`;
-      expr = `(SELECT ${foldable(t.def) ? `scim_fold(${v})` : v} FROM json_each(r.data, '${jsonPath(t.arraySegments ?? [])}') je ORDER BY coalesce(json_extract(je.value, '$.primary'), 0) DESC, je.key LIMIT 1)`;
-    }
+    else if (!t.multi) expr = valueExpr(d, ROW, t.segments, t.def);
+    else expr = d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
     const dir = sort.descending ? 'DESC' : 'ASC';
-    // missing values sort last in both directions; seq keeps the order total and stable
     return `(${expr}) IS NULL, (${expr}) ${dir}, r.seq ${dir}`;
   }
 
-  #node(f: Filter, params: unknown[], root: string): string {
+  #not(sql: string): string {
+    return `(NOT coalesce(${sql}, ${this.#d.falseLiteral}))`;
+  }
+
+  #node(f: Filter, params: unknown[]): string {
     switch (f.kind) {
       case 'and':
-        return `(${f.filters.map((x) => this.#node(x, params, root)).join(' AND ')})`;
+        return `(${f.filters.map((x) => this.#node(x, params)).join(' AND ')})`;
       case 'or':
-        return `(${f.filters.map((x) => this.#node(x, params, root)).join(' OR ')})`;
+        return `(${f.filters.map((x) => this.#node(x, params)).join(' OR ')})`;
       case 'not':
-        return `(NOT coalesce(${this.#node(f.filter, params, root)}, 0))`;
+        return this.#not(this.#node(f.filter, params));
       case 'present':
-        return this.#present(this.#target(f.path, 'filter'), params);
-      case 'compare':
+        return this.#present(this.#target(f.path, 'filter'));
+      case 'compare': {
+        const t = this.#target(f.path, 'filter');
         if (f.value === null) {
-          if (f.op === 'eq') return `(NOT coalesce(${this.#present(this.#target(f.path, 'filter'), params)}, 0))`;
-          if (f.op === 'ne') return this.#present(this.#target(f.path, 'filter'), params);
+          if (f.op === 'eq') return this.#not(this.#present(t));
+          if (f.op === 'ne') return this.#present(t);
           throw invalidFilter(`operator "${f.op}" cannot compare with null`);
         }
-        if (f.op === 'ne') {
-          return `(NOT coalesce(${this.#compareTarget(this.#target(f.path, 'filter'), 'eq', f.value, params)}, 0))`;
-        }
-        return this.#compareTarget(this.#target(f.path, 'filter'), f.op, f.value, params);
+        if (f.op === 'ne') return this.#not(this.#compareTarget(t, 'eq', f.value, params));
+        return this.#compareTarget(t, f.op, f.value, params);
+      }
       case 'valuePath':
         return this.#valuePath(f.path, f.filter, params);
     }
@@ -115,7 +112,9 @@ export class SqliteFilterTranslator {
     const r = this.#registry.resolve(this.#rt, path);
     if (!r) {
       const name = pathKey(path);
-      throw purpose === 'filter' ? invalidFilter(`unknown attribute "${name}" for ${this.#rt.type.name}`) : invalidFilter(`cannot sort by unknown attribute "${name}"`);
+      throw invalidFilter(
+        purpose === 'filter' ? `unknown attribute "${name}" for ${this.#rt.type.name}` : `cannot sort by unknown attribute "${name}"`,
+      );
     }
     return r;
   }
@@ -125,12 +124,19 @@ export class SqliteFilterTranslator {
     const base = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
     if (!r.extension && r.attribute.name === 'id') return { def: r.attribute, segments: [], multi: false, column: 'r.id' };
     if (!r.extension && r.attribute.name === 'meta') {
-      const sub = r.subAttribute?.name;
-      if (sub === 'created') return { def: r.subAttribute!, segments: [], multi: false, column: 'r.created' };
-      if (sub === 'lastModified') return { def: r.subAttribute!, segments: [], multi: false, column: 'r.last_modified' };
-      if (sub === 'resourceType') return { def: r.subAttribute!, segments: [], multi: false, column: this.#typeLiteral };
-      if (sub === 'version') return { def: r.subAttribute!, segments: [], multi: false, column: `('W/"' || r.version || '"')` };
-      throw invalidFilter(`"meta${sub ? '.' + sub : ''}" cannot be used in a filter or sort`);
+      const sub = r.subAttribute;
+      const col =
+        sub?.name === 'created'
+          ? 'r.created'
+          : sub?.name === 'lastModified'
+            ? 'r.last_modified'
+            : sub?.name === 'resourceType'
+              ? this.#typeLiteral
+              : sub?.name === 'version'
+                ? `('W/"' || r.version || '"')`
+                : undefined;
+      if (!sub || !col) throw invalidFilter(`"meta${sub ? '.' + sub.name : ''}" cannot be used in a filter or sort`);
+      return { def: sub, segments: [], multi: false, column: col };
     }
     let def = r.subAttribute ?? r.attribute;
     let sub = r.subAttribute?.name;
@@ -150,17 +156,19 @@ export class SqliteFilterTranslator {
     return { def, segments: sub ? [...base, sub] : base, multi: false };
   }
 
-  /** Literal + operator checks shared by every comparison, returning the bound value. */
+  /** Type and operator checks shared by every comparison; returns the value to bind. */
   #literal(def: AttributeDefinition, op: CompareOp, value: FilterValue): unknown {
     const where = def.name;
     switch (def.type) {
       case 'boolean':
         if (op !== 'eq') throw invalidFilter(`operator "${op}" is not defined for boolean attribute "${where}"`);
         if (typeof value !== 'boolean') throw invalidFilter(`attribute "${where}" is boolean: compare it with true or false`);
-        return value ? 1 : 0;
+        return this.#d.bool(value);
       case 'integer':
       case 'decimal':
-        if (op === 'co' || op === 'sw' || op === 'ew') throw invalidFilter(`operator "${op}" is not defined for numeric attribute "${where}"`);
+        if (op === 'co' || op === 'sw' || op === 'ew') {
+          throw invalidFilter(`operator "${op}" is not defined for numeric attribute "${where}"`);
+        }
         if (typeof value !== 'number') throw invalidFilter(`attribute "${where}" is numeric: compare it with a number`);
         return value;
       case 'dateTime': {
@@ -186,61 +194,42 @@ export class SqliteFilterTranslator {
 
   #cmp(expr: string, def: AttributeDefinition, op: CompareOp, value: FilterValue, params: unknown[]): string {
     const v = this.#literal(def, op, value);
-    switch (op) {
-      case 'eq':
-      case 'ne':
-        params.push(v);
-        return `${expr} = ?`;
-      case 'gt':
-        params.push(v);
-        return `${expr} > ?`;
-      case 'ge':
-        params.push(v);
-        return `${expr} >= ?`;
-      case 'lt':
-        params.push(v);
-        return `${expr} < ?`;
-      case 'le':
-        params.push(v);
-        return `${expr} <= ?`;
-      case 'co':
-        params.push(`*${globEscape(String(v))}*`);
-        return `${expr} GLOB ?`;
-      case 'sw':
-        params.push(`${globEscape(String(v))}*`);
-        return `${expr} GLOB ?`;
-      case 'ew':
-        params.push(`*${globEscape(String(v))}`);
-        return `${expr} GLOB ?`;
+    if (op === 'co' || op === 'sw' || op === 'ew') {
+      const p = this.#d.pattern(expr, op, String(v));
+      params.push(p.param);
+      return p.sql;
     }
+    params.push(v);
+    const sqlOp = { eq: '=', ne: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
+    return `${expr} ${sqlOp} ?`;
   }
 
   #compareTarget(t: Target, op: CompareOp, value: FilterValue, params: unknown[]): string {
-    const fold = foldable(t.def);
+    const d = this.#d;
     if (t.column) return `(${this.#cmp(t.column, t.def, op, value, params)})`;
-    if (!t.multi) return `(${this.#cmp(valueExpr('r.data', t.segments, fold), t.def, op, value, params)})`;
+    if (!t.multi) return `(${this.#cmp(valueExpr(d, ROW, t.segments, t.def), t.def, op, value, params)})`;
     if (t.mvKey) {
       const cond = this.#cmp('v.value', t.def, op, value, params);
       return `(r.id IN (SELECT v.id FROM resource_values v WHERE v.type = ${this.#typeLiteral} AND v.attr = '${t.mvKey}' AND ${cond}))`;
     }
-    const elem = t.elementSub ? `json_extract(je.value, '${jsonPath([t.elementSub])}')` : 'je.value';
-    const cond = this.#cmp(fold ? `scim_fold(${elem})` : elem, t.def, op, value, params);
-    return `(EXISTS (SELECT 1 FROM json_each(r.data, '${jsonPath(t.arraySegments ?? [])}') je WHERE ${cond}))`;
+    const elem = d.elementScalar(t.elementSub, t.def);
+    const cond = this.#cmp(foldable(t.def) ? d.fold(elem) : elem, t.def, op, value, params);
+    return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, t.arraySegments ?? [])} WHERE ${cond}))`;
   }
 
-  #present(t: Target, _params: unknown[]): string {
-    if (t.column) return '(1)';
+  #present(t: Target): string {
+    const d = this.#d;
+    if (t.column) return '(1 = 1)';
     if (!t.multi) {
-      const raw = `json_extract(r.data, '${jsonPath(t.segments)}')`;
-      return `(${raw} IS NOT NULL AND ${raw} != '' AND ${raw} != '{}')`;
+      const raw = d.text(ROW, t.segments);
+      return `(${raw} IS NOT NULL AND ${raw} <> '' AND ${raw} <> '{}')`;
     }
-    const arr = `json_each(r.data, '${jsonPath(t.arraySegments ?? [])}')`;
-    if (!t.elementSub) return `(EXISTS (SELECT 1 FROM ${arr} je WHERE je.value IS NOT NULL AND je.value != ''))`;
-    const e = `json_extract(je.value, '${jsonPath([t.elementSub])}')`;
-    return `(EXISTS (SELECT 1 FROM ${arr} je WHERE ${e} IS NOT NULL AND ${e} != ''))`;
+    const e = d.elementText(t.elementSub);
+    return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, t.arraySegments ?? [])} WHERE ${e} IS NOT NULL AND ${e} <> ''))`;
   }
 
   #valuePath(path: AttrPath, inner: Filter, params: unknown[]): string {
+    const d = this.#d;
     const r = this.#resolve(path, 'filter');
     if (r.attribute.type !== 'complex' || path.sub !== undefined) {
       throw invalidFilter(`"${pathKey(path)}[…]" needs a complex attribute`);
@@ -249,8 +238,14 @@ export class SqliteFilterTranslator {
     const base = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
     if (!r.attribute.multiValued) {
       // single complex: the inner paths are sub-attributes of the one value; no value, no match
-      const cond = this.#inner(inner, subs, (sub) => valueExpr('r.data', [...base, sub.name], foldable(sub)), params);
-      return `(json_type(r.data, '${jsonPath(base)}') = 'object' AND ${cond})`;
+      const cond = this.#inner(
+        inner,
+        subs,
+        (sub) => valueExpr(d, ROW, [...base, sub.name], sub),
+        (sub) => d.text(ROW, [...base, sub.name]),
+        params,
+      );
+      return `(${d.isObject(ROW, base)} AND ${cond})`;
     }
     const key = r.extension ? `${r.schema}:${r.attribute.name}` : r.attribute.name;
     const existsParams: unknown[] = [];
@@ -258,12 +253,13 @@ export class SqliteFilterTranslator {
       inner,
       subs,
       (sub) => {
-        const e = `json_extract(je.value, '${jsonPath([sub.name])}')`;
-        return foldable(sub) ? `scim_fold(${e})` : e;
+        const e = d.elementScalar(sub.name, sub);
+        return foldable(sub) ? d.fold(e) : e;
       },
+      (sub) => d.elementText(sub.name),
       existsParams,
     );
-    const exists = `EXISTS (SELECT 1 FROM json_each(r.data, '${jsonPath(base)}') je WHERE ${cond})`;
+    const exists = `EXISTS (SELECT 1 FROM ${d.elements(ROW, base)} WHERE ${cond})`;
     // An equality on an indexed sub-attribute narrows the rows by index before the JSON scan.
     const eq = indexableEquality(inner, subs);
     if (eq && this.#mvIndexed.has(`${key}.${eq.sub.name}`.toLowerCase())) {
@@ -280,6 +276,7 @@ export class SqliteFilterTranslator {
     f: Filter,
     subs: readonly AttributeDefinition[],
     exprOf: (sub: AttributeDefinition) => string,
+    textOf: (sub: AttributeDefinition) => string,
     params: unknown[],
   ): string {
     const find = (p: AttrPath) => {
@@ -288,37 +285,33 @@ export class SqliteFilterTranslator {
       if (!s) throw invalidFilter(`unknown sub-attribute "${p.attr}"`);
       return s;
     };
+    const present = (s: AttributeDefinition) => {
+      const t = textOf(s);
+      return `(${t} IS NOT NULL AND ${t} <> '')`;
+    };
     switch (f.kind) {
       case 'and':
-        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, params)).join(' AND ')})`;
+        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, textOf, params)).join(' AND ')})`;
       case 'or':
-        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, params)).join(' OR ')})`;
+        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, textOf, params)).join(' OR ')})`;
       case 'not':
-        return `(NOT coalesce(${this.#inner(f.filter, subs, exprOf, params)}, 0))`;
-      case 'present': {
-        const s = find(f.path);
-        const e = exprOf(s);
-        return `(${e} IS NOT NULL AND ${e} != '')`;
-      }
+        return this.#not(this.#inner(f.filter, subs, exprOf, textOf, params));
+      case 'present':
+        return present(find(f.path));
       case 'compare': {
         const s = find(f.path);
-        const e = exprOf(s);
         if (f.value === null) {
-          if (f.op === 'eq') return `(NOT coalesce((${e} IS NOT NULL AND ${e} != ''), 0))`;
-          if (f.op === 'ne') return `(${e} IS NOT NULL AND ${e} != '')`;
+          if (f.op === 'eq') return this.#not(present(s));
+          if (f.op === 'ne') return present(s);
           throw invalidFilter(`operator "${f.op}" cannot compare with null`);
         }
-        if (f.op === 'ne') return `(NOT coalesce((${this.#cmp(e, s, 'eq', f.value, params)}), 0))`;
-        return `(${this.#cmp(e, s, f.op, f.value, params)})`;
+        if (f.op === 'ne') return this.#not(`(${this.#cmp(exprOf(s), s, 'eq', f.value, params)})`);
+        return `(${this.#cmp(exprOf(s), s, f.op, f.value, params)})`;
       }
       case 'valuePath':
         throw invalidFilter('a value filter cannot be nested in another');
     }
   }
-}
-
-function foldable(def: AttributeDefinition): boolean {
-  return !def.caseExact && (def.type === 'string' || def.type === 'reference');
 }
 
 /** `value eq "x"` alone, or as one operand of a top-level AND. */
@@ -330,7 +323,7 @@ function indexableEquality(
   for (const c of candidates) {
     if (c.kind !== 'compare' || c.op !== 'eq' || c.value === null || c.path.sub || c.path.uri) continue;
     const sub = subs.find((s) => s.name.toLowerCase() === c.path.attr.toLowerCase());
-    if (sub && sub.type !== 'boolean') return { sub, value: c.value };
+    if (sub && (sub.type === 'string' || sub.type === 'reference')) return { sub, value: c.value };
   }
   return undefined;
 }

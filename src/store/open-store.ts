@@ -1,11 +1,14 @@
 // Opens the store named by a database URL: sqlite:PATH (default) or postgres://… .
 
 import type { SchemaRegistry } from '../scim/registry.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
 export interface OpenStoreOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** PostgreSQL schema (namespace) for the tables; default public */
+  pgSchema?: string;
 }
 
 export function sqlitePathOf(url: string): string | undefined {
@@ -18,7 +21,7 @@ export async function openStore(registry: SchemaRegistry, url: string, o: OpenSt
   const path = sqlitePathOf(url);
   if (path !== undefined) return new SqliteStore(registry, { path, ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}) });
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error('the PostgreSQL store is not available in this version; use sqlite:PATH');
+    return PostgresStore.open(registry, { url, ...(o.pgSchema ? { schema: o.pgSchema } : {}) });
   }
   throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
 }

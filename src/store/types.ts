@@ -120,8 +120,67 @@ export class RowMissing extends Error {
   }
 }
 
+export interface OutboxRow {
+  seq: number;
+  target: string;
+  resourceType: string;
+  resourceId: string;
+  action: string;
+  version: number;
+  created: string;
+  availableAt: string;
+  attempts: number;
+  status: 'pending' | 'done' | 'parked';
+  leaseOwner?: string;
+  leaseUntil?: string;
+  lastError?: string;
+}
+
+/**
+ * The transactional outbox (design.md): rows are written in the same commit as the change, then
+ * claimed by sync workers with a lease. Several workers never hold the same row; a worker that
+ * dies loses its lease when it expires and another worker takes the row.
+ */
+export interface OutboxStore {
+  /** Lease up to `limit` due rows of a target to `worker` for `leaseMs` (oldest first). */
+  claim(target: string, worker: string, leaseMs: number, limit: number, now?: Date): Promise<OutboxRow[]>;
+  /** Done: only the lease holder can complete (a worker whose lease expired gets false). */
+  complete(seq: number, worker: string): Promise<boolean>;
+  /** Failed: release the lease, count the attempt, make the row due again at `availableAt`. */
+  retry(seq: number, worker: string, error: string, availableAt: Date): Promise<boolean>;
+  /** Give up after too many attempts: parked rows wait for a human (`requeue`). */
+  park(seq: number, worker: string, error: string): Promise<boolean>;
+  requeue(seq: number): Promise<boolean>;
+  list(filter: { target?: string; status?: OutboxRow['status']; limit?: number }): Promise<OutboxRow[]>;
+  stats(target: string, now?: Date): Promise<{ pending: number; parked: number; oldestPendingAt?: string }>;
+}
+
+/** Per-target sync bookkeeping: our id ↔ remote object, and small named cursors (delta links). */
+export interface SyncLink {
+  target: string;
+  resourceId: string;
+  remoteId?: string;
+  remoteState?: Json;
+  lastSyncedAt?: string;
+  lastError?: string;
+  syncedVersion?: number;
+}
+
+export interface SyncStateStore {
+  getLink(target: string, resourceId: string): Promise<SyncLink | undefined>;
+  putLink(link: SyncLink): Promise<void>;
+  links(target: string, afterResourceId?: string, limit?: number): Promise<SyncLink[]>;
+  deleteLink(target: string, resourceId: string): Promise<void>;
+  getCursor(name: string): Promise<string | undefined>;
+  putCursor(name: string, value: string | undefined): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  outbox: OutboxStore;
+  sync: SyncStateStore;
+  /** Highest applied migration version. */
+  schemaVersion(): Promise<number>;
   get(type: string, id: string): Promise<StoredResource | undefined>;
   getMany(type: string, ids: string[]): Promise<StoredResource[]>;
   list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult>;

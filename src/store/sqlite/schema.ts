@@ -2,8 +2,8 @@
 // expression builder the filter translator uses, so every indexed filter can use its index.
 
 import type { SchemaRegistry } from '../../scim/registry.js';
-import { valueExpr } from '../filter-sql.js';
-import { indexName, SINGLE_VALUED_INDEXES } from '../indexes.js';
+import { attributeIndexDdl } from '../index-ddl.js';
+import { sqliteDialect } from '../sql-dialect.js';
 
 export interface Migration {
   version: number;
@@ -88,24 +88,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ${attributeIndexes(registry)}
     `,
   },
+  {
+    version: 2,
+    name: 'sync links and cursors',
+    sql: () => `
+      CREATE TABLE sync_links (
+        target TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        remote_id TEXT,
+        remote_state TEXT,
+        last_synced_at TEXT,
+        last_error TEXT,
+        synced_version INTEGER,
+        PRIMARY KEY (target, resource_id)
+      );
+      CREATE INDEX ix_sync_links_remote ON sync_links(target, remote_id);
+      CREATE TABLE sync_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 function attributeIndexes(registry: SchemaRegistry): string {
-  const out: string[] = [];
-  for (const ia of SINGLE_VALUED_INDEXES) {
-    const rt = registry.resourceType(ia.type);
-    if (!rt) continue;
-    const r = registry.resolve(rt, ia.path);
-    if (!r) throw new Error(`index on unknown attribute ${ia.type}.${ia.path.attr}`);
-    const def = r.subAttribute ?? r.attribute;
-    const fold = !def.caseExact && (def.type === 'string' || def.type === 'reference');
-    const segments = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
-    if (r.subAttribute) segments.push(r.subAttribute.name);
-    const expr = valueExpr('data', segments, fold);
-    const kind = ia.unique ? 'UNIQUE INDEX' : 'INDEX';
-    out.push(
-      `CREATE ${kind} ${indexName(ia.unique ? 'ux' : 'ix', ia)} ON resources(${expr}${ia.unique ? '' : ', seq'}) WHERE type = '${ia.type}';`,
-    );
-  }
-  return out.join('\n');
+  return attributeIndexDdl(registry, sqliteDialect)
+    .map((ddl) => `${ddl};`)
+    .join('\n');
 }

@@ -7,22 +7,29 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { invalidValue, uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import { auditHash, GENESIS_HASH } from '../audit-hash.js';
-import { SqliteFilterTranslator } from '../filter-sql.js';
-import { indexName, MULTI_VALUED_INDEXES, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
+import { SqlFilterTranslator } from '../filter-sql.js';
+import { sqliteDialect } from '../sql-dialect.js';
+import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
+import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
 import {
   type AuditEvent,
   type Commit,
   type Json,
   type ListQuery,
   type ListResult,
+  type OutboxStore,
   RowMissing,
   type Store,
   type StoredResource,
+  type SyncStateStore,
   type TokenRecord,
   type TokenStore,
   VersionConflict,
 } from '../types.js';
+import { tokenRow } from '../rows.js';
+import { SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { MIGRATIONS } from './schema.js';
 
 type Row = { type: string; id: string; data: string; version: number; created: string; last_modified: string; seq: number };
@@ -32,6 +39,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** PRAGMA synchronous: FULL (default) makes every commit durable on power loss. */
   synchronous?: 'FULL' | 'NORMAL';
+  /** migrate only up to this version (tests of upgrades from older databases) */
+  targetVersion?: number;
 }
 
 function toStored(r: Row): StoredResource {
@@ -45,28 +54,17 @@ function toStored(r: Row): StoredResource {
   };
 }
 
-/** Extracts the values of one indexed multi-valued sub-attribute from a resource. */
-function multiValues(data: Json, path: { uri?: string; attr: string; sub?: string }, fold: boolean): string[] {
-  const holder = path.uri ? (data[path.uri] as Json | undefined) : data;
-  const arr = holder?.[path.attr];
-  if (!Array.isArray(arr)) return [];
-  const out = new Set<string>();
-  for (const el of arr) {
-    const v = path.sub ? (el as Json | null)?.[path.sub] : el;
-    if (typeof v === 'string') out.add(fold ? v.toLowerCase() : v);
-  }
-  return [...out];
-}
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #registry: SchemaRegistry;
   readonly #stmts = new Map<string, Database.Statement>();
-  readonly #translators = new Map<string, SqliteFilterTranslator>();
-  readonly #mv: { type: string; key: string; path: { uri?: string; attr: string; sub?: string }; fold: boolean }[];
+  readonly #translators = new Map<string, SqlFilterTranslator>();
+  readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
   readonly tokens: TokenStore;
+  readonly outbox: OutboxStore;
+  readonly sync: SyncStateStore;
 
   constructor(registry: SchemaRegistry, opts: SqliteStoreOptions) {
     this.#registry = registry;
@@ -80,22 +78,15 @@ export class SqliteStore implements Store {
     this.#db.function('scim_fold', { deterministic: true }, (s: unknown) =>
       typeof s === 'string' ? s.toLowerCase() : s,
     );
-    this.#mv = [];
-    for (const ia of MULTI_VALUED_INDEXES) {
-      const rt = registry.resourceType(ia.type);
-      if (!rt) continue;
-      const r = registry.resolve(rt, ia.path);
-      if (!r) continue;
-      const def = r.subAttribute ?? r.attribute;
-      const path = { attr: r.attribute.name, ...(r.extension ? { uri: r.schema } : {}), ...(r.subAttribute ? { sub: r.subAttribute.name } : {}) };
-      this.#mv.push({ type: ia.type, key: pathKey(path), path, fold: !def.caseExact });
-    }
+    this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
-    this.#migrate();
+    this.#migrate(opts.targetVersion);
     this.tokens = new SqliteTokens(this.#db);
+    this.outbox = new SqliteOutbox(this.#db);
+    this.sync = new SqliteSyncState(this.#db);
   }
 
-  #migrate(): void {
+  #migrate(targetVersion = Number.MAX_SAFE_INTEGER): void {
     this.#db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );
@@ -105,7 +96,7 @@ export class SqliteStore implements Store {
     // IMMEDIATE: a second process opening the same file waits instead of migrating twice.
     const apply = this.#db.transaction(() => {
       for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
+        if (done.has(m.version) || m.version > targetVersion) continue;
         this.#db.exec(m.sql(this.#registry));
         this.#db
           .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
@@ -113,6 +104,10 @@ export class SqliteStore implements Store {
       }
     });
     apply.immediate();
+  }
+
+  async schemaVersion(): Promise<number> {
+    return (this.#db.prepare('SELECT coalesce(max(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
   #stmt(sql: string): Database.Statement {
@@ -124,10 +119,10 @@ export class SqliteStore implements Store {
     return s;
   }
 
-  #translator(rt: ResourceTypeInfo): SqliteFilterTranslator {
+  #translator(rt: ResourceTypeInfo): SqlFilterTranslator {
     let t = this.#translators.get(rt.type.name);
     if (!t) {
-      t = new SqliteFilterTranslator(this.#registry, rt);
+      t = new SqlFilterTranslator(this.#registry, rt, sqliteDialect);
       this.#translators.set(rt.type.name, t);
     }
     return t;
@@ -211,8 +206,9 @@ export class SqliteStore implements Store {
           this.#stmt(
             'INSERT INTO resources (type, id, data, version, created, last_modified) VALUES (?, ?, ?, 1, ?, ?)',
           ).run(w.type, w.id, JSON.stringify(w.data), w.at, w.at);
-          this.#writeValues(w.type, w.id, w.data, 'fresh');
+          this.#writeValues(w.type, w.id, undefined, w.data);
         } else if (w.kind === 'update') {
+          const before = w.before ?? this.#currentData(w.type, w.id);
           const info = this.#stmt(
             'UPDATE resources SET data = ?, version = version + 1, last_modified = ? WHERE type = ? AND id = ? AND version = ?',
           ).run(JSON.stringify(w.data), w.at, w.type, w.id, w.expectedVersion);
@@ -220,7 +216,7 @@ export class SqliteStore implements Store {
             const exists = this.#stmt('SELECT 1 FROM resources WHERE type = ? AND id = ?').get(w.type, w.id);
             throw exists ? new VersionConflict(w.type, w.id) : new RowMissing(w.type, w.id);
           }
-          this.#writeValues(w.type, w.id, w.data, w.before);
+          this.#writeValues(w.type, w.id, before, w.data);
         } else {
           const info =
             w.expectedVersion === undefined
@@ -283,36 +279,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  #writeValues(type: string, id: string, data: Json, before: Json | undefined | 'fresh'): void {
-    const defs = this.#mv.filter((m) => m.type === type);
-    if (defs.length === 0) return;
+  #writeValues(type: string, id: string, before: Json | undefined, after: Json | undefined): void {
+    const { removed, added } = valueChanges(this.#mv, type, before, after);
+    if (removed.length === 0 && added.length === 0) return;
     const ins = this.#stmt('INSERT INTO resource_values (type, id, attr, value) VALUES (?, ?, ?, ?)');
     const del = this.#stmt('DELETE FROM resource_values WHERE type = ? AND id = ? AND attr = ? AND value = ?');
-    const prior = before === 'fresh' ? undefined : (before ?? this.#storedData(type, id));
-    for (const m of defs) {
-      const next = multiValues(data, m.path, m.fold);
-      const prev = new Set(prior ? multiValues(prior, m.path, m.fold) : []);
-      const nextSet = new Set(next);
-      for (const v of prev) if (!nextSet.has(v)) del.run(type, id, m.key, v);
-      for (const v of next) if (!prev.has(v)) ins.run(type, id, m.key, v);
-    }
+    for (const [attr, v] of removed) del.run(type, id, attr, v);
+    for (const [attr, v] of added) ins.run(type, id, attr, v);
   }
 
-  /** The values as indexed right now (read inside the write transaction). */
-  #storedData(type: string, id: string): Json | undefined {
-    const rows = this.#stmt('SELECT attr, value FROM resource_values WHERE type = ? AND id = ?').all(type, id) as {
-      attr: string;
-      value: string;
-    }[];
-    if (rows.length === 0) return undefined;
-    // Rebuild a minimal document holding just the indexed values, enough for the diff above.
-    const doc: Json = {};
-    for (const m of this.#mv.filter((x) => x.type === type)) {
-      const vals = rows.filter((r) => r.attr === m.key).map((r) => (m.path.sub ? { [m.path.sub]: r.value } : r.value));
-      const holder = m.path.uri ? ((doc[m.path.uri] ??= {}) as Json) : doc;
-      holder[m.path.attr] = vals;
-    }
-    return doc;
+  #currentData(type: string, id: string): Json | undefined {
+    const row = this.#stmt('SELECT data FROM resources WHERE type = ? AND id = ?').get(type, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Json) : undefined;
   }
 
   #mapConstraint(e: unknown): unknown {
@@ -389,33 +367,11 @@ export class SqliteStore implements Store {
   }
 }
 
-function encodeCursor(seq: number): string {
-  return Buffer.from(`s:${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const m = /^s:(\d+)$/.exec(text);
-  if (!m?.[1]) throw invalidValue(`cursor "${cursor}" is not valid`);
-  return Number(m[1]);
-}
-
 class SqliteTokens implements TokenStore {
   constructor(readonly db: Database.Database) {}
 
   #row(r: Record<string, unknown> | undefined): TokenRecord | undefined {
-    if (!r) return undefined;
-    const t: TokenRecord = {
-      id: r.id as string,
-      name: r.name as string,
-      hash: r.hash as string,
-      scopes: JSON.parse(r.scopes as string) as string[],
-      created: r.created as string,
-      revoked: r.revoked === 1,
-    };
-    if (r.user_id) t.userId = r.user_id as string;
-    if (r.last_used) t.lastUsed = r.last_used as string;
-    return t;
+    return r ? tokenRow(r) : undefined;
   }
 
   async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {

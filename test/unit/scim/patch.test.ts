@@ -143,17 +143,22 @@ describe('parsePatchRequest', () => {
     ]);
   });
 
+  const removeX = [{ op: 'remove', path: 'x' }];
   it.each([
     ['a non-object body', [], 'JSON object'],
-    ['a wrong schemas URN', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], Operations: [{ op: 'remove', path: 'x' }] }, 'schemas'],
-    ['schemas not an array', { schemas: PATCH_OP_URN, Operations: [{ op: 'remove', path: 'x' }] }, 'schemas'],
+    ['a wrong schemas URN', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], Operations: removeX }, 'schemas'],
+    ['schemas not an array', { schemas: PATCH_OP_URN, Operations: removeX }, 'schemas'],
     ['missing Operations', { schemas: [PATCH_OP_URN] }, 'Operations'],
     ['Operations not an array', ok({} as unknown as unknown[]), 'Operations'],
     ['empty Operations', ok([]), 'must not be empty'],
     ['an operation that is not an object', ok([{ op: 'remove', path: 'a' }, 'remove']), 'Operations[1] must be an object'],
     ['an unknown op', ok([{ op: 'move', path: 'a' }]), 'Operations[0].op: unknown PATCH op "move"'],
     ['a missing op', ok([{ path: 'a' }]), 'Operations[0].op'],
-    ['a non-string path', ok([{ op: 'remove', path: 'a' }, { op: 'remove', path: 'b' }, { op: 'remove', path: 7 }]), 'Operations[2].path must be a string'],
+    [
+      'a non-string path',
+      ok([{ op: 'remove', path: 'a' }, { op: 'remove', path: 'b' }, { op: 'remove', path: 7 }]),
+      'Operations[2].path must be a string',
+    ],
     ['add without value', ok([{ op: 'add', path: 'title' }]), 'Operations[0].value is required for "add"'],
     ['replace without value', ok([{ op: 'Replace', path: 'title' }]), 'Operations[0].value is required for "replace"'],
   ])('rejects %s with 400 invalidSyntax', (_name, body, detail) => {
@@ -177,7 +182,8 @@ describe('quirks', () => {
   });
 
   it('coerceBooleanString turns "True"/"false" into booleans and leaves the rest', () => {
-    expect(['True', 'FALSE', 'false', true, 'yes', 1, null].map(coerceBooleanString)).toEqual([true, false, false, true, 'yes', 1, null]);
+    const input = ['True', 'FALSE', 'false', true, 'yes', 1, null];
+    expect(input.map(coerceBooleanString)).toEqual([true, false, false, true, 'yes', 1, null]);
   });
 
   it('discardPassword drops password in any case and copies', () => {
@@ -190,7 +196,13 @@ describe('quirks', () => {
     const ent = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
     expect(
       expandPathlessValue(
-        { active: false, 'name.givenName': 'B', [`${ent}:employeeNumber`]: '1', [ent.toUpperCase()]: { department: 'x' }, 'urn:other:x': 1 },
+        {
+          active: false,
+          'name.givenName': 'B',
+          [`${ent}:employeeNumber`]: '1',
+          [ent.toUpperCase()]: { department: 'x' },
+          'urn:other:x': 1,
+        },
         ['urn:ietf:params:scim:schemas:core:2.0:User', ent],
       ),
     ).toEqual([

@@ -1,0 +1,435 @@
+// The PostgreSQL store: several stateless agentroster instances share one database. Same
+// behaviour as SQLite: optimistic versions, uniqueness by unique indexes (not read-then-write),
+// one transaction per commit holding resources, audit events and outbox rows.
+
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { invalidValue, uniqueness } from '../../scim/errors.js';
+import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { auditHash } from '../audit-hash.js';
+import { SqlFilterTranslator } from '../filter-sql.js';
+import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
+import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
+import { type Raw, tokenRow } from '../rows.js';
+import { numberPlaceholders, postgresDialect } from '../sql-dialect.js';
+import {
+  type AuditEvent,
+  type Commit,
+  type Json,
+  type ListQuery,
+  type ListResult,
+  RowMissing,
+  type Store,
+  type StoredResource,
+  type TokenRecord,
+  type TokenStore,
+  VersionConflict,
+} from '../types.js';
+import { PgOutbox, PgSyncState } from './outbox.js';
+import { PG_MIGRATIONS } from './schema.js';
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** a schema (namespace) to hold the tables; created when missing. Default: public */
+  schema?: string;
+  poolSize?: number;
+  /** migrate only up to this version (tests of upgrades) */
+  targetVersion?: number;
+}
+
+const COLS = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
+const MIGRATION_LOCK = 7_348_112_991; // pg_advisory_lock key: "agentroster migrations"
+
+function toStored(r: Raw): StoredResource {
+  return {
+    type: r.type as string,
+    id: r.id as string,
+    data: r.data as Json,
+    version: Number(r.version),
+    created: r.created as string,
+    lastModified: r.last_modified as string,
+  };
+}
+
+function q(sql: string): string {
+  return numberPlaceholders(sql);
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #registry: SchemaRegistry;
+  readonly #translators = new Map<string, SqlFilterTranslator>();
+  readonly #mv: MultiValuedIndex[];
+  readonly #uniqueIndexAttr = new Map<string, string>();
+  readonly tokens: TokenStore;
+  readonly outbox: PgOutbox;
+  readonly sync: PgSyncState;
+
+  private constructor(registry: SchemaRegistry, pool: pg.Pool) {
+    this.#registry = registry;
+    this.#pool = pool;
+    this.#mv = multiValuedIndexes(registry);
+    for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
+    this.tokens = new PgTokens(pool);
+    this.outbox = new PgOutbox(pool);
+    this.sync = new PgSyncState(pool);
+  }
+
+  static async open(registry: SchemaRegistry, o: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = o.schema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+    const pool = new pg.Pool({
+      connectionString: o.url,
+      max: o.poolSize ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const store = new PostgresStore(registry, pool);
+    try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await store.#migrate(o.targetVersion);
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Two instances starting at once: the advisory lock makes the second wait, then find nothing to do. */
+  async #migrate(targetVersion = Number.MAX_SAFE_INTEGER): Promise<void> {
+    const c = await this.#pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      );
+      const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r: Raw) => Number(r.version)));
+      for (const m of PG_MIGRATIONS) {
+        if (done.has(m.version) || m.version > targetVersion) continue;
+        await c.query('BEGIN');
+        try {
+          for (const sql of m.statements(this.#registry)) await c.query(sql);
+          await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+            m.version,
+            m.name,
+            new Date().toISOString(),
+          ]);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw e;
+        }
+      }
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    const r = await this.#pool.query('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+    return Number(r.rows[0].v);
+  }
+
+  #translator(rt: ResourceTypeInfo): SqlFilterTranslator {
+    let t = this.#translators.get(rt.type.name);
+    if (!t) {
+      t = new SqlFilterTranslator(this.#registry, rt, postgresDialect);
+      this.#translators.set(rt.type.name, t);
+    }
+    return t;
+  }
+
+  async get(type: string, id: string): Promise<StoredResource | undefined> {
+    const r = await this.#pool.query({
+      name: 'get-resource',
+      text: `SELECT ${COLS} FROM resources r WHERE r.type = $1 AND r.id = $2`,
+      values: [type, id],
+    });
+    return r.rows[0] ? toStored(r.rows[0]) : undefined;
+  }
+
+  async getMany(type: string, ids: string[]): Promise<StoredResource[]> {
+    if (ids.length === 0) return [];
+    const r = await this.#pool.query(`SELECT ${COLS} FROM resources r WHERE r.type = $1 AND r.id = ANY($2) ORDER BY r.seq`, [
+      type,
+      ids,
+    ]);
+    return r.rows.map(toStored);
+  }
+
+  #listSql(rt: ResourceTypeInfo, lq: ListQuery): { where: string; params: unknown[]; order: string } {
+    const t = this.#translator(rt);
+    let where = `r.type = '${rt.type.name.replace(/'/g, "''")}'`;
+    const params: unknown[] = [];
+    if (lq.filter) {
+      const f = t.where(lq.filter);
+      where += ` AND ${f.sql}`;
+      params.push(...f.params);
+    }
+    return { where, params, order: t.orderBy(lq.sort) };
+  }
+
+  async list(rt: ResourceTypeInfo, lq: ListQuery): Promise<ListResult> {
+    const { where, params, order } = this.#listSql(rt, lq);
+    if (lq.cursor !== undefined) {
+      if (lq.sort) throw invalidValue('cursor paging is served in the default order; omit sortBy');
+      const after = decodeCursor(lq.cursor);
+      const rows = (
+        await this.#pool.query(q(`SELECT ${COLS} FROM resources r WHERE ${where} AND r.seq > ? ORDER BY r.seq ASC LIMIT ?`), [
+          ...params,
+          after,
+          lq.count + 1,
+        ])
+      ).rows as Raw[];
+      const page = rows.slice(0, lq.count);
+      const res: ListResult = {
+        total: lq.withoutTotal ? undefined : await this.#count(where, params),
+        resources: page.map(toStored),
+      };
+      const last = page[page.length - 1];
+      if (rows.length > lq.count && last) res.nextCursor = encodeCursor(Number(last.seq));
+      return res;
+    }
+    const rows =
+      lq.count === 0
+        ? []
+        : ((
+            await this.#pool.query(q(`SELECT ${COLS} FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`), [
+              ...params,
+              lq.count,
+              lq.startIndex - 1,
+            ])
+          ).rows as Raw[]);
+    const res: ListResult = { total: lq.withoutTotal ? undefined : await this.#count(where, params), resources: rows.map(toStored) };
+    const last = rows[rows.length - 1];
+    if (!lq.sort && last && rows.length === lq.count) res.nextCursor = encodeCursor(Number(last.seq));
+    return res;
+  }
+
+  async #count(where: string, params: unknown[]): Promise<number> {
+    const r = await this.#pool.query(q(`SELECT count(*) AS n FROM resources r WHERE ${where}`), params);
+    return Number(r.rows[0].n);
+  }
+
+  async explain(rt: ResourceTypeInfo, lq: ListQuery): Promise<string[]> {
+    const { where, params, order } = this.#listSql(rt, lq);
+    const r = await this.#pool.query(q(`EXPLAIN SELECT r.id FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`), [
+      ...params,
+      lq.count,
+      lq.startIndex - 1,
+    ]);
+    return r.rows.map((x: Raw) => String(x['QUERY PLAN']));
+  }
+
+  async commit(c: Commit): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const w of c.writes) {
+        if (w.kind === 'insert') {
+          await client.query(
+            'INSERT INTO resources (type, id, data, version, created, last_modified) VALUES ($1, $2, $3, 1, $4, $4)',
+            [w.type, w.id, w.data, w.at],
+          );
+          await this.#writeValues(client, w.type, w.id, undefined, w.data);
+        } else if (w.kind === 'update') {
+          const before =
+            w.before ??
+            ((await client.query('SELECT data FROM resources WHERE type = $1 AND id = $2', [w.type, w.id])).rows[0]?.data as
+              | Json
+              | undefined);
+          const r = await client.query(
+            'UPDATE resources SET data = $1, version = version + 1, last_modified = $2 WHERE type = $3 AND id = $4 AND version = $5',
+            [w.data, w.at, w.type, w.id, w.expectedVersion],
+          );
+          if (r.rowCount === 0) throw await this.#missingOrConflict(client, w.type, w.id);
+          await this.#writeValues(client, w.type, w.id, before, w.data);
+        } else {
+          const r =
+            w.expectedVersion === undefined
+              ? await client.query('DELETE FROM resources WHERE type = $1 AND id = $2', [w.type, w.id])
+              : await client.query('DELETE FROM resources WHERE type = $1 AND id = $2 AND version = $3', [
+                  w.type,
+                  w.id,
+                  w.expectedVersion,
+                ]);
+          if (r.rowCount === 0) throw await this.#missingOrConflict(client, w.type, w.id);
+          await client.query('DELETE FROM resource_values WHERE type = $1 AND id = $2', [w.type, w.id]);
+        }
+      }
+      if (c.audit.length > 0) await this.#appendAudit(client, c);
+      const now = new Date().toISOString();
+      for (const o of c.outbox) {
+        await client.query(
+          'INSERT INTO outbox (target, resource_type, resource_id, action, version, created, available_at) VALUES ($1, $2, $3, $4, $5, $6, $6)',
+          [o.target, o.resourceType, o.resourceId, o.action, o.version, now],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.#mapConstraint(e);
+    } finally {
+      client.release();
+    }
+  }
+
+  async #missingOrConflict(client: pg.PoolClient, type: string, id: string): Promise<Error> {
+    const r = await client.query('SELECT 1 FROM resources WHERE type = $1 AND id = $2', [type, id]);
+    return r.rowCount ? new VersionConflict(type, id) : new RowMissing(type, id);
+  }
+
+  async #writeValues(client: pg.PoolClient, type: string, id: string, before: Json | undefined, after: Json | undefined) {
+    const { removed, added } = valueChanges(this.#mv, type, before, after);
+    if (removed.length > 0) {
+      await client.query(
+        `DELETE FROM resource_values WHERE type = $1 AND id = $2 AND (attr, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+        [type, id, removed.map((r) => r[0]), removed.map((r) => r[1])],
+      );
+    }
+    if (added.length > 0) {
+      await client.query(
+        `INSERT INTO resource_values (type, id, attr, value) SELECT $1, $2, a, v FROM unnest($3::text[], $4::text[]) AS t(a, v)`,
+        [type, id, added.map((r) => r[0]), added.map((r) => r[1])],
+      );
+    }
+  }
+
+  async #appendAudit(client: pg.PoolClient, c: Commit): Promise<void> {
+    const head = (await client.query('SELECT seq, hash FROM audit_head WHERE one FOR UPDATE')).rows[0] as { seq: string; hash: string };
+    let seq = Number(head.seq);
+    let prevHash = head.hash;
+    for (const a of c.audit) {
+      seq += 1;
+      const ev: Omit<AuditEvent, 'hash'> = { ...a, seq, id: randomUUID(), prevHash };
+      const hash = auditHash(ev);
+      await client.query(
+        `INSERT INTO audit_events (seq, id, at, action, resource_type, resource_id, actor, request_id, reason, changes, version, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          seq,
+          ev.id,
+          a.at,
+          a.action,
+          a.resourceType,
+          a.resourceId,
+          JSON.stringify(a.actor),
+          a.requestId ?? null,
+          a.reason ?? null,
+          a.changes === undefined ? null : JSON.stringify(a.changes),
+          a.version ?? null,
+          prevHash,
+          hash,
+        ],
+      );
+      prevHash = hash;
+    }
+    await client.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one', [seq, prevHash]);
+  }
+
+  #mapConstraint(e: unknown): unknown {
+    if (e instanceof Error && (e as { code?: string }).code === '23505') {
+      const constraint = (e as { constraint?: string }).constraint ?? '';
+      const attr = this.#uniqueIndexAttr.get(constraint) ?? constraint;
+      return uniqueness(`${attr || 'a unique attribute'} is already in use by another resource`);
+    }
+    return e;
+  }
+
+  async groupsOf(memberIds: string[]): Promise<Map<string, { value: string; display?: string }[]>> {
+    const out = new Map<string, { value: string; display?: string }[]>();
+    if (memberIds.length === 0) return out;
+    const r = await this.#pool.query(
+      `SELECT v.value AS member, g.id AS gid, g.data ->> 'displayName' AS display
+         FROM resource_values v JOIN resources g ON g.type = 'Group' AND g.id = v.id
+        WHERE v.type = 'Group' AND v.attr = 'members.value' AND v.value = ANY($1)
+        ORDER BY g.seq`,
+      [memberIds.map((i) => i.toLowerCase())],
+    );
+    const byLower = new Map(memberIds.map((i) => [i.toLowerCase(), i]));
+    for (const row of r.rows as { member: string; gid: string; display: string | null }[]) {
+      const id = byLower.get(row.member) ?? row.member;
+      const list = out.get(id) ?? [];
+      list.push(row.display === null ? { value: row.gid } : { value: row.gid, display: row.display });
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
+    const r = await this.#pool.query('SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
+    return r.rows.map((x: Raw) => {
+      const ev: AuditEvent = {
+        seq: Number(x.seq),
+        id: x.id as string,
+        at: x.at as string,
+        action: x.action as string,
+        resourceType: x.resource_type as string,
+        resourceId: x.resource_id as string,
+        actor: x.actor as AuditEvent['actor'],
+        prevHash: x.prev_hash as string,
+        hash: x.hash as string,
+      };
+      if (x.request_id !== null) ev.requestId = x.request_id as string;
+      if (x.reason !== null) ev.reason = x.reason as string;
+      if (x.changes !== null) ev.changes = x.changes as Json;
+      if (x.version !== null) ev.version = Number(x.version);
+      return ev;
+    });
+  }
+
+  /** For tests and tools. */
+  pool(): pg.Pool {
+    return this.#pool;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+class PgTokens implements TokenStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO tokens (id, name, hash, scopes, user_id, created) VALUES ($1, $2, $3, $4, $5, $6)', [
+        t.id,
+        t.name,
+        t.hash,
+        JSON.stringify(t.scopes),
+        t.userId ?? null,
+        t.created,
+      ]);
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw uniqueness(`a token named "${t.name}" exists`);
+      throw e;
+    }
+  }
+
+  async findByHash(hash: string): Promise<TokenRecord | undefined> {
+    const r = await this.pool.query({ name: 'token-by-hash', text: 'SELECT * FROM tokens WHERE hash = $1', values: [hash] });
+    return r.rows[0] ? tokenRow(r.rows[0]) : undefined;
+  }
+
+  async list(): Promise<TokenRecord[]> {
+    return (await this.pool.query('SELECT * FROM tokens ORDER BY created')).rows.map(tokenRow);
+  }
+
+  async revoke(idOrName: string): Promise<boolean> {
+    const r = await this.pool.query('UPDATE tokens SET revoked = true WHERE id = $1 OR name = $1', [idOrName]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async count(): Promise<number> {
+    return Number((await this.pool.query('SELECT count(*) AS n FROM tokens')).rows[0].n);
+  }
+
+  async touch(id: string, at: string): Promise<void> {
+    await this.pool.query('UPDATE tokens SET last_used = $1 WHERE id = $2', [at, id]);
+  }
+}

@@ -1,0 +1,48 @@
+// Row → domain object mapping shared by the SQLite and PostgreSQL stores (column names are the same).
+
+import type { Json, OutboxRow, SyncLink, TokenRecord } from './types.js';
+
+export type Raw = Record<string, unknown>;
+
+export function outboxRow(r: Raw): OutboxRow {
+  const row: OutboxRow = {
+    seq: Number(r.seq),
+    target: r.target as string,
+    resourceType: r.resource_type as string,
+    resourceId: r.resource_id as string,
+    action: r.action as string,
+    version: Number(r.version),
+    created: r.created as string,
+    availableAt: r.available_at as string,
+    attempts: Number(r.attempts),
+    status: r.status as OutboxRow['status'],
+  };
+  if (r.lease_owner) row.leaseOwner = r.lease_owner as string;
+  if (r.lease_until) row.leaseUntil = r.lease_until as string;
+  if (r.last_error) row.lastError = r.last_error as string;
+  return row;
+}
+
+export function syncLink(r: Raw): SyncLink {
+  const l: SyncLink = { target: r.target as string, resourceId: r.resource_id as string };
+  if (r.remote_id) l.remoteId = r.remote_id as string;
+  if (r.remote_state) l.remoteState = (typeof r.remote_state === 'string' ? JSON.parse(r.remote_state) : r.remote_state) as Json;
+  if (r.last_synced_at) l.lastSyncedAt = r.last_synced_at as string;
+  if (r.last_error) l.lastError = r.last_error as string;
+  if (r.synced_version !== null && r.synced_version !== undefined) l.syncedVersion = Number(r.synced_version);
+  return l;
+}
+
+export function tokenRow(r: Raw): TokenRecord {
+  const t: TokenRecord = {
+    id: r.id as string,
+    name: r.name as string,
+    hash: r.hash as string,
+    scopes: (typeof r.scopes === 'string' ? JSON.parse(r.scopes) : r.scopes) as string[],
+    created: r.created as string,
+    revoked: r.revoked === 1 || r.revoked === true,
+  };
+  if (r.user_id) t.userId = r.user_id as string;
+  if (r.last_used) t.lastUsed = r.last_used as string;
+  return t;
+}

@@ -1,0 +1,105 @@
+// The few places where SQLite's JSON1 and PostgreSQL's JSONB differ, so that one filter
+// translator (filter-sql.ts) and one index generator serve both stores.
+
+import type { AttributeDefinition } from '../scim/schema-types.js';
+
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** The value of a single-valued attribute inside a JSON column, typed for comparison. */
+  scalar(column: string, segments: string[], def: AttributeDefinition): string;
+  /** The raw text (or JSON text) at a path, for presence checks. */
+  text(column: string, segments: string[]): string;
+  /** A FROM source over the elements of an array, aliased `je` with a column `value`. */
+  elements(column: string, segments: string[]): string;
+  /** One element's sub-attribute (or the element itself when `sub` is undefined), typed. */
+  elementScalar(sub: string | undefined, def: AttributeDefinition): string;
+  /** The raw text of one element's sub-attribute (or the element), for presence checks. */
+  elementText(sub: string | undefined): string;
+  /** The primary-else-first value of a multi-valued attribute (RFC 7644 §3.4.2.3 sorting). */
+  primaryOrFirst(column: string, segments: string[], sub: string | undefined, def: AttributeDefinition, fold: boolean): string;
+  /** Whether the JSON at a path is an object. */
+  isObject(column: string, segments: string[]): string;
+  /** Unicode case folding identical to JS toLowerCase (SQLite: our scim_fold; PostgreSQL: lower). */
+  fold(expr: string): string;
+  /** co / sw / ew as an index-friendly pattern match; returns the SQL and the bound pattern. */
+  pattern(expr: string, kind: 'co' | 'sw' | 'ew', value: string): { sql: string; param: string };
+  /** the literal for SQL false, for coalesce() of a NULL comparison */
+  readonly falseLiteral: string;
+  /** a boolean as a bound parameter */
+  bool(b: boolean): unknown;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** SQLite JSON path: $.attr.sub or $."urn:…".attr */
+export function sqliteJsonPath(segments: string[]): string {
+  return '$' + segments.map((s) => (IDENT.test(s) ? `.${s}` : `."${s}"`)).join('');
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  scalar: (column, segments) => `json_extract(${column}, '${sqliteJsonPath(segments)}')`,
+  text: (column, segments) => `json_extract(${column}, '${sqliteJsonPath(segments)}')`,
+  elements: (column, segments) => `json_each(${column}, '${sqliteJsonPath(segments)}') je`,
+  elementScalar: (sub) => (sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`),
+  elementText: (sub) => (sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`),
+  primaryOrFirst(column, segments, sub, _def, fold) {
+    const v = sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`;
+    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM json_each(${column}, '${sqliteJsonPath(segments)}') je ORDER BY coalesce(json_extract(je.value, '$.primary'), 0) DESC, je.key LIMIT 1)`;
+  },
+  isObject: (column, segments) => `json_type(${column}, '${sqliteJsonPath(segments)}') = 'object'`,
+  fold: (expr) => `scim_fold(${expr})`,
+  pattern(expr, kind, value) {
+    // GLOB is case-sensitive (folding is applied to both sides beforehand) and can use an index for sw.
+    const esc = value.replace(/[*?[\]]/g, (c) => `[${c}]`);
+    const param = kind === 'co' ? `*${esc}*` : kind === 'sw' ? `${esc}*` : `*${esc}`;
+    return { sql: `${expr} GLOB ?`, param };
+  },
+  falseLiteral: '0',
+  bool: (b) => (b ? 1 : 0),
+};
+
+/** PostgreSQL text[] path literal: '{"urn:…","sponsor","value"}' */
+export function pgPath(segments: string[]): string {
+  return `'{${segments.map((s) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}'`;
+}
+
+function pgCast(text: string, def: AttributeDefinition): string {
+  switch (def.type) {
+    case 'integer':
+    case 'decimal':
+      return `(${text})::numeric`;
+    case 'boolean':
+      return `(${text})::boolean`;
+    default:
+      return text;
+  }
+}
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  scalar: (column, segments, def) => pgCast(`(${column} #>> ${pgPath(segments)})`, def),
+  text: (column, segments) => `(${column} #>> ${pgPath(segments)})`,
+  elements: (column, segments) => `jsonb_array_elements(${column} #> ${pgPath(segments)}) AS je(value)`,
+  elementScalar: (sub, def) => pgCast(sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`, def),
+  elementText: (sub) => (sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`),
+  primaryOrFirst(column, segments, sub, def, fold) {
+    const v = pgCast(sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`, def);
+    return `(SELECT ${fold ? `lower(${v})` : v} FROM jsonb_array_elements(${column} #> ${pgPath(segments)}) WITH ORDINALITY AS je(value, ord) ORDER BY coalesce((je.value ->> 'primary')::boolean, false) DESC, je.ord LIMIT 1)`;
+  },
+  isObject: (column, segments) => `jsonb_typeof(${column} #> ${pgPath(segments)}) = 'object'`,
+  fold: (expr) => `lower(${expr})`,
+  pattern(expr, kind, value) {
+    const esc = value.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const param = kind === 'co' ? `%${esc}%` : kind === 'sw' ? `${esc}%` : `%${esc}`;
+    return { sql: `${expr} LIKE ?`, param };
+  },
+  falseLiteral: 'false',
+  bool: (b) => b,
+};
+
+/** `?` placeholders → `$1, $2, …` (generated SQL never contains `?` otherwise). */
+export function numberPlaceholders(sql: string, offset = 0): string {
+  let n = offset;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}

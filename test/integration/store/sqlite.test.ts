@@ -1,0 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRegistry } from '../../../src/scim/load-schemas.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { storeContract } from './store-contract.js';
+
+const registry = loadRegistry();
+
+storeContract('SQLite', async (targetVersion) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'ar-store-')), 'test.db');
+  const mk = (v?: number) => new SqliteStore(registry, { path, ...(v === undefined ? {} : { targetVersion: v }) });
+  return { store: mk(targetVersion), reopen: async (v?: number) => mk(v) };
+});
