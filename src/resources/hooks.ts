@@ -23,3 +23,20 @@ export interface ResourceHooks {
   /** Computed, read-only attributes (e.g. `groups`) added to resources just read, in one batch. */
   decorate?(resources: Json[], store: Store): Promise<void>;
 }
+
+/** Runs several hook sets in order (e.g. the core agent hooks, then record signing). */
+export function composeHooks(...sets: ResourceHooks[]): ResourceHooks {
+  return {
+    prepareCreate(body) {
+      return sets.reduce((b, h) => (h.prepareCreate ? h.prepareCreate(b) : b), body);
+    },
+    async finalize(next, info) {
+      let out = next;
+      for (const h of sets) if (h.finalize) out = await h.finalize(out, info);
+      return out;
+    },
+    async decorate(resources, store) {
+      for (const h of sets) if (h.decorate) await h.decorate(resources, store);
+    },
+  };
+}

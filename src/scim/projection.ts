@@ -135,8 +135,13 @@ function decide(
   if (def.returned === 'always') return 'all';
   if (p.exclude?.has(key)) return 'drop';
   const named = p.include?.has(key) ?? false;
-  if (def.returned === 'request') return named ? 'all' : 'drop';
+  const subNamed = [...(p.include ?? [])].some((k) => k.startsWith(`${key}.`));
+  if (def.returned === 'request') {
+    // RFC 7643 §2.2: returned only when requested; naming one of its sub-attributes requests it too
+    // (`attributes=…:attestation.kid`), as for any other complex attribute.
+    if (named || (parentWhole && p.include?.has(key))) return 'all';
+    return subNamed ? 'some' : 'drop';
+  }
   if (!p.include || wholeExtension || parentWhole || named) return 'all';
-  for (const k of p.include) if (k.startsWith(`${key}.`)) return 'some';
-  return 'drop';
+  return subNamed ? 'some' : 'drop';
 }

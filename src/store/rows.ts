@@ -1,6 +1,6 @@
 // Row → domain object mapping shared by the SQLite and PostgreSQL stores (column names are the same).
 
-import type { Json, OutboxRow, SyncLink, TokenRecord } from './types.js';
+import type { Json, OutboxRow, SigningKeyRecord, SyncLink, TokenRecord } from './types.js';
 
 export type Raw = Record<string, unknown>;
 
@@ -45,4 +45,18 @@ export function tokenRow(r: Raw): TokenRecord {
   if (r.user_id) t.userId = r.user_id as string;
   if (r.last_used) t.lastUsed = r.last_used as string;
   return t;
+}
+
+export function keyRow(r: Raw): SigningKeyRecord {
+  const k: SigningKeyRecord = {
+    kid: r.kid as string,
+    alg: r.alg as string,
+    publicJwk: (typeof r.public_jwk === 'string' ? JSON.parse(r.public_jwk) : r.public_jwk) as Json,
+    privateKeyEnc: r.private_key_enc as string,
+    createdAt: r.created_at as string,
+    status: r.status as SigningKeyRecord['status'],
+  };
+  if (r.retired_at) k.retiredAt = r.retired_at as string;
+  if (r.verify_until) k.verifyUntil = r.verify_until as string;
+  return k;
 }

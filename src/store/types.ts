@@ -175,8 +175,32 @@ export interface SyncStateStore {
   putCursor(name: string, value: string | undefined): Promise<void>;
 }
 
+/** A record-signing key (signed agent records, R19). The private key is stored encrypted. */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  publicJwk: Json;
+  /** the private key, encrypted at rest by the caller (opaque to the store) */
+  privateKeyEnc: string;
+  createdAt: string;
+  status: 'active' | 'retired';
+  /** when it stopped signing (rotation) */
+  retiredAt?: string;
+  /** until when its signatures stay verifiable (published in the JWKS until then) */
+  verifyUntil?: string;
+}
+
+export interface KeyStore {
+  list(): Promise<SigningKeyRecord[]>;
+  /** Inserts an active key unless one is active already (two instances starting at once): false then. */
+  insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean>;
+  /** Rotation in one transaction: the current active key retires, `next` becomes active. */
+  rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  keys: KeyStore;
   outbox: OutboxStore;
   sync: SyncStateStore;
   /** Highest applied migration version. */

@@ -2,8 +2,8 @@
 // workers in several instances take disjoint rows without waiting on each other.
 
 import type pg from 'pg';
-import { outboxRow, type Raw, syncLink } from '../rows.js';
-import type { OutboxRow, OutboxStore, SyncLink, SyncStateStore } from '../types.js';
+import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
+import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
 export class PgOutbox implements OutboxStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -133,5 +133,43 @@ export class PgSyncState implements SyncStateStore {
         'INSERT INTO sync_cursors (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
         [name, value, new Date().toISOString()],
       );
+  }
+}
+
+export class PgKeys implements KeyStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async list(): Promise<SigningKeyRecord[]> {
+    return ((await this.pool.query('SELECT * FROM signing_keys ORDER BY created_at')).rows as Raw[]).map(keyRow);
+  }
+
+  async insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean> {
+    const r = await this.pool.query(
+      `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES ($1, $2, $3, $4, $5, 'active')
+       ON CONFLICT DO NOTHING`,
+      [k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateKeyEnc, k.createdAt],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`UPDATE signing_keys SET status = 'retired', retired_at = $1, verify_until = $2 WHERE status = 'active'`, [
+        retiredAt,
+        verifyUntil,
+      ]);
+      await c.query(
+        `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES ($1, $2, $3, $4, $5, 'active')`,
+        [next.kid, next.alg, JSON.stringify(next.publicJwk), next.privateKeyEnc, next.createdAt],
+      );
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
   }
 }

@@ -24,9 +24,10 @@ import {
   type StoredResource,
   type TokenRecord,
   type TokenStore,
+  type KeyStore,
   VersionConflict,
 } from '../types.js';
-import { PgOutbox, PgSyncState } from './outbox.js';
+import { PgKeys, PgOutbox, PgSyncState } from './outbox.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -64,6 +65,7 @@ export class PostgresStore implements Store {
   readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
   readonly tokens: TokenStore;
+  readonly keys: KeyStore;
   readonly outbox: PgOutbox;
   readonly sync: PgSyncState;
 
@@ -75,6 +77,7 @@ export class PostgresStore implements Store {
     this.tokens = new PgTokens(pool);
     this.outbox = new PgOutbox(pool);
     this.sync = new PgSyncState(pool);
+    this.keys = new PgKeys(pool);
   }
 
   static async open(registry: SchemaRegistry, o: PostgresStoreOptions): Promise<PostgresStore> {

@@ -108,4 +108,21 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'record signing keys',
+    statements: () => [
+      `CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        public_jwk JSONB NOT NULL,
+        private_key_enc TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        retired_at TEXT,
+        verify_until TEXT
+      )`,
+      `CREATE UNIQUE INDEX ux_signing_keys_one_active ON signing_keys (status) WHERE status = 'active'`,
+    ],
+  },
 ];

@@ -2,8 +2,8 @@
 // worker processes on the same file serialise and never lease the same row.
 
 import type Database from 'better-sqlite3';
-import { outboxRow, type Raw, syncLink } from '../rows.js';
-import type { OutboxRow, OutboxStore, SyncLink, SyncStateStore } from '../types.js';
+import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
+import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
 export class SqliteOutbox implements OutboxStore {
   constructor(private readonly db: Database.Database) {}
@@ -141,5 +141,40 @@ export class SqliteSyncState implements SyncStateStore {
           'INSERT INTO sync_cursors (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
         )
         .run(name, value, new Date().toISOString());
+  }
+}
+
+export class SqliteKeys implements KeyStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async list(): Promise<SigningKeyRecord[]> {
+    return (this.db.prepare('SELECT * FROM signing_keys ORDER BY created_at').all() as Raw[]).map(keyRow);
+  }
+
+  #insert(k: Omit<SigningKeyRecord, 'status'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES (?, ?, ?, ?, ?, 'active')`,
+      )
+      .run(k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateKeyEnc, k.createdAt);
+  }
+
+  async insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean> {
+    try {
+      this.#insert(k);
+      return true;
+    } catch (e) {
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) return false;
+      throw e;
+    }
+  }
+
+  async rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(`UPDATE signing_keys SET status = 'retired', retired_at = ?, verify_until = ? WHERE status = 'active'`)
+        .run(retiredAt, verifyUntil);
+      this.#insert(next);
+    }).immediate();
   }
 }

@@ -26,10 +26,11 @@ import {
   type SyncStateStore,
   type TokenRecord,
   type TokenStore,
+  type KeyStore,
   VersionConflict,
 } from '../types.js';
 import { tokenRow } from '../rows.js';
-import { SqliteOutbox, SqliteSyncState } from './outbox.js';
+import { SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { MIGRATIONS } from './schema.js';
 
 type Row = { type: string; id: string; data: string; version: number; created: string; last_modified: string; seq: number };
@@ -63,6 +64,7 @@ export class SqliteStore implements Store {
   readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
   readonly tokens: TokenStore;
+  readonly keys: KeyStore;
   readonly outbox: OutboxStore;
   readonly sync: SyncStateStore;
 
@@ -84,6 +86,7 @@ export class SqliteStore implements Store {
     this.tokens = new SqliteTokens(this.#db);
     this.outbox = new SqliteOutbox(this.#db);
     this.sync = new SqliteSyncState(this.#db);
+    this.keys = new SqliteKeys(this.#db);
   }
 
   #migrate(targetVersion = Number.MAX_SAFE_INTEGER): void {

@@ -10,6 +10,8 @@ import { loadRegistry } from '../../../src/scim/load-schemas.js';
 import type { ResourceTypeInfo } from '../../../src/scim/registry.js';
 import { GENESIS_HASH, auditHash } from '../../../src/store/audit-hash.js';
 import { GOVERNANCE_URN } from '../../../src/store/indexes.js';
+import { PG_MIGRATIONS } from '../../../src/store/postgres/schema.js';
+import { MIGRATIONS } from '../../../src/store/sqlite/schema.js';
 import {
   type AuditEventInput,
   type Json,
@@ -31,6 +33,8 @@ const USER = registry.resourceType('User')!;
 const AGENT = registry.resourceType('Agent')!;
 const GROUP = registry.resourceType('Group')!;
 const actor = { client: 'contract-test' };
+/** the newest schema version (both stores share the numbering, checked below) */
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 function audit(action: string, type: string, id: string): AuditEventInput {
   return { action, resourceType: type, resourceId: id, actor, at: new Date().toISOString() };
@@ -90,6 +94,10 @@ export function storeContract(name: string, open: OpenStore): void {
     });
     afterAll(async () => {
       await store?.close();
+    });
+
+    it('shares migration versions with the other store', () => {
+      expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
     });
 
     it('creates, reads, updates and deletes with versions', async () => {
@@ -385,17 +393,18 @@ export function storeContract(name: string, open: OpenStore): void {
       expect((await store.tokens.findByHash('h1'))!.revoked).toBe(true);
     });
 
-    it('upgrades a database created by the previous version, keeping its data', async () => {
-      const old = await open(1);
-      expect(await old.store.schemaVersion()).toBe(1);
-      const id = await insert(old.store, 'User', user('from.v1'));
+    it.each([1, LATEST - 1])('upgrades a database created at schema version %i, keeping its data', async (from) => {
+      const old = await open(from);
+      expect(await old.store.schemaVersion()).toBe(from);
+      const id = await insert(old.store, 'User', user(`from.v${from}`));
       await old.store.close();
       const upgraded = await old.reopen();
       try {
-        expect(await upgraded.schemaVersion()).toBe(2);
-        expect((await upgraded.get('User', id))!.data.userName).toBe('from.v1');
+        expect(await upgraded.schemaVersion()).toBe(LATEST);
+        expect((await upgraded.get('User', id))!.data.userName).toBe(`from.v${from}`);
         await upgraded.sync.putCursor('after.upgrade', 'ok');
         expect(await upgraded.sync.getCursor('after.upgrade')).toBe('ok');
+        expect(await upgraded.keys.list()).toEqual([]);
         const events = await upgraded.auditEvents(0, 10);
         expect(events.map((e) => e.resourceId)).toContain(id);
       } finally {
@@ -403,13 +412,24 @@ export function storeContract(name: string, open: OpenStore): void {
       }
     });
 
+    it('keeps exactly one active signing key, and rotates atomically', async () => {
+      const key = (kid: string) => ({ kid, alg: 'ES256', publicJwk: { kty: 'EC', kid }, privateKeyEnc: 'enc', createdAt: new Date().toISOString() });
+      const [a, b] = await Promise.all([store.keys.insertActive(key('k1')), store.keys.insertActive(key('k2'))]);
+      expect([a, b].filter(Boolean)).toHaveLength(1);
+      const first = (await store.keys.list()).find((k) => k.status === 'active')!;
+      await store.keys.rotate(key('k3'), '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z');
+      const keys = await store.keys.list();
+      expect(keys.filter((k) => k.status === 'active').map((k) => k.kid)).toEqual(['k3']);
+      expect(keys.find((k) => k.kid === first.kid)).toMatchObject({ status: 'retired', verifyUntil: '2026-01-02T00:00:00.000Z' });
+    });
+
     it('two instances opening one database at once migrate it exactly once', async () => {
       const fresh = await open(0);
       await fresh.store.close();
       const [a, b] = await Promise.all([fresh.reopen(), fresh.reopen()]);
       try {
-        expect(await a.schemaVersion()).toBe(2);
-        expect(await b.schemaVersion()).toBe(2);
+        expect(await a.schemaVersion()).toBe(LATEST);
+        expect(await b.schemaVersion()).toBe(LATEST);
       } finally {
         await a.close();
         await b.close();
