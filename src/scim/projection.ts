@@ -139,7 +139,7 @@ function decide(
   if (def.returned === 'request') {
     // RFC 7643 §2.2: returned only when requested; naming one of its sub-attributes requests it too
     // (`attributes=…:attestation.kid`), as for any other complex attribute.
-    if (named || (parentWhole && p.include?.has(key))) return 'all';
+    if (named) return 'all';
     return subNamed ? 'some' : 'drop';
   }
   if (!p.include || wholeExtension || parentWhole || named) return 'all';
