@@ -30,7 +30,10 @@ export interface BuildOptions {
 export async function buildAgentroster(config: Config, o: BuildOptions = {}): Promise<Agentroster> {
   const logger = o.logger ?? pino({ level: config.logLevel, base: { service: 'agentroster' } });
   const registry = loadRegistry();
-  const store = await openStore(registry, config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const store = await openStore(registry, config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+  });
   const service = new ResourceService({
     registry,
     store,

@@ -25,7 +25,10 @@ function configFrom(opts: { databaseUrl?: string; port?: string }): Config {
 
 async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
-  const store = await openStore(loadRegistry(), config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const store = await openStore(loadRegistry(), config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+  });
   try {
     return await fn(store);
   } finally {

@@ -11,6 +11,11 @@ export const ConfigSchema = z.object({
     .string()
     .default('sqlite:./data/agentroster.db')
     .describe('sqlite:PATH (embedded, default ./data/agentroster.db) or postgres://…'),
+  databaseSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+    .optional()
+    .describe('PostgreSQL schema (namespace) holding the tables; default: public'),
   baseUrl: z
     .string()
     .url()
@@ -30,6 +35,7 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_PORT: 'port',
   AGENTROSTER_HOST: 'host',
   AGENTROSTER_DATABASE_URL: 'databaseUrl',
+  AGENTROSTER_DATABASE_SCHEMA: 'databaseSchema',
   AGENTROSTER_BASE_URL: 'baseUrl',
   AGENTROSTER_LOG_LEVEL: 'logLevel',
   AGENTROSTER_MAX_BODY_BYTES: 'maxBodyBytes',

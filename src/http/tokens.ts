@@ -2,7 +2,7 @@
 // slow hash; the hash only has to make a stolen database useless for authentication).
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { invalidValue } from '../scim/errors.js';
+import { invalidValue, ScimError } from '../scim/errors.js';
 import { SCOPES, type Scope } from '../resources/context.js';
 import type { Store } from '../store/types.js';
 
@@ -54,5 +54,11 @@ export async function createToken(
 /** First start: an admin token, printed once, so that the two-command quickstart works. */
 export async function ensureBootstrapToken(store: Store): Promise<NewToken | undefined> {
   if ((await store.tokens.count()) > 0) return undefined;
-  return createToken(store, 'bootstrap-admin', ['admin']);
+  try {
+    return await createToken(store, 'bootstrap-admin', ['admin']);
+  } catch (e) {
+    // Another instance on the same database created it first: that one prints it.
+    if (e instanceof ScimError && e.status === 409) return undefined;
+    throw e;
+  }
 }

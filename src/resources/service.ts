@@ -68,7 +68,7 @@ export class ResourceService {
     this.#clock = o.clock;
     this.#hooks = o.hooks;
     this.#outboxTargets = o.outboxTargets;
-    this.#maxRetries = o.maxRetries ?? 5;
+    this.#maxRetries = o.maxRetries ?? 25;
   }
 
   resourceType(name: string): ResourceTypeInfo {
@@ -177,7 +177,10 @@ export class ResourceService {
         if (e instanceof RowMissing && e.id === id) throw notFound(`${rt.type.name} "${id}" not found`);
         if (e instanceof VersionConflict || e instanceof RowMissing) {
           if (ifMatch !== undefined && e.id === id) throw preconditionFailed('the resource changed meanwhile');
-          if (attempt < this.#maxRetries) continue;
+          if (attempt < this.#maxRetries) {
+            await backoff(attempt);
+            continue;
+          }
         }
         throw e;
       }
@@ -238,7 +241,10 @@ export class ResourceService {
         if (e instanceof VersionConflict) {
           // With If-Match the client asked for exactly that version: 412. Without, re-apply on top.
           if (ifMatch !== undefined) throw preconditionFailed('the resource changed meanwhile; fetch it and retry');
-          if (attempt < this.#maxRetries) continue;
+          if (attempt < this.#maxRetries) {
+            await backoff(attempt);
+            continue;
+          }
           throw new ScimError(409, 'the resource is being changed concurrently; retry');
         }
         throw e;
@@ -274,6 +280,12 @@ export class ResourceService {
     if (rt.type.name !== 'Agent') return [];
     return this.#outboxTargets.map((target) => ({ target, resourceType: rt.type.name, resourceId: id, action, version }));
   }
+}
+
+/** A few milliseconds, growing and jittered, so that competing writers stop colliding. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 ** attempt);
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function isJson(v: unknown): v is Json {

@@ -29,9 +29,17 @@ export const groupHooks: ResourceHooks = {
   async finalize(next, { store, previous }) {
     const members = Array.isArray(next.members) ? (next.members as Json[]) : [];
     if (members.length === 0) return next;
-    const known = new Set(
-      Array.isArray(previous?.members) ? (previous.members as Json[]).map((m) => String(m.value).toLowerCase()) : [],
+    const known = new Map(
+      Array.isArray(previous?.members) ? (previous.members as Json[]).map((m) => [String(m.value).toLowerCase(), m]) : [],
     );
+    // A member that stays (PUT of the whole group, PATCH replace of `members`) usually comes back as
+    // just {value}: keep the type and display found when it joined, or its $ref would point at /Users.
+    for (const m of members) {
+      const old = known.get(String(m.value).toLowerCase());
+      if (!old) continue;
+      if (m.type === undefined && old.type !== undefined) m.type = old.type;
+      if (m.display === undefined && old.display !== undefined) m.display = old.display;
+    }
     const fresh = members.filter((m) => !known.has(String(m.value).toLowerCase()));
     if (fresh.length === 0) return next;
     const found = new Map<string, { type: string; display?: string }>();
