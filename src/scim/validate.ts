@@ -4,7 +4,7 @@
 
 import { normalizeDateTime } from './datetime.js';
 import { invalidValue, mutability } from './errors.js';
-import { coerceBooleanString, discardPassword } from './quirks.js';
+import { coerceBooleanString, discardPassword, qualifyExtensionAttribute } from './quirks.js';
 import { findAttribute, type ResourceTypeInfo, type SchemaRegistry } from './registry.js';
 import type { AttributeDefinition, SchemaDefinition } from './schema-types.js';
 
@@ -44,7 +44,7 @@ export function validateResource(
 ): Resource {
   if (!isObject(input)) throw invalidValue('the request body must be a JSON object');
   const existing = opts.existing;
-  const body = discardPassword(input);
+  const body = liftUnqualifiedExtensionAttributes(rt, discardPassword(input));
   checkSchemasList(registry, rt, body);
 
   const out: Resource = {};
@@ -99,6 +99,31 @@ export function validateResource(
 
   out.schemas = [rt.core.id, ...rt.extensions.map((e) => e.schema.id).filter((id) => out[id] !== undefined)];
   return reorder(out);
+}
+
+/**
+ * Entra names the enterprise `manager` without its URN, on create as well as in PATCH paths (entra.md
+ * §4.2: `"manager": null` next to `"addresses": null`). A top-level key that is no core attribute
+ * but an attribute of exactly one extension (quirks.qualifyExtensionAttribute, the rule PATCH uses)
+ * is moved into that extension's object, unless that object already sets it. Anything else is left
+ * for the unknown-attribute check.
+ */
+function liftUnqualifiedExtensionAttributes(rt: ResourceTypeInfo, body: Resource): Resource {
+  let out: Resource | undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (key.toLowerCase().startsWith('urn:') || findAttribute(rt.attributes, key)) continue;
+    const qualified = qualifyExtensionAttribute({ attr: key }, rt.extensions.map((e) => e.schema));
+    if (!qualified?.uri) continue;
+    out ??= { ...body };
+    delete out[key];
+    const extKey = Object.keys(out).find((k) => k.toLowerCase() === qualified.uri!.toLowerCase()) ?? qualified.uri;
+    const ext = out[extKey];
+    if (ext !== undefined && ext !== null && !isObject(ext)) continue; // reported by the extension check
+    const inner: Resource = isObject(ext) ? { ...ext } : {};
+    if (!Object.keys(inner).some((k) => k.toLowerCase() === key.toLowerCase())) inner[key] = value;
+    out[extKey] = inner;
+  }
+  return out ?? body;
 }
 
 function checkSchemasList(registry: SchemaRegistry, rt: ResourceTypeInfo, body: Resource): void {
