@@ -39,7 +39,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     store,
     clock: o.clock ?? systemClock,
     hooks: { User: userHooks, Group: groupHooks, Agent: agentHooks },
-    outboxTargets: o.outboxTargets ?? [],
+    outboxTargets: o.outboxTargets ?? config.syncTargets,
   });
   const app = createApp({
     service,

@@ -25,8 +25,45 @@ export const ConfigSchema = z.object({
   maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('largest accepted request body (413 above)'),
   bulkMaxOperations: z.coerce.number().int().min(1).max(10_000).default(1000).describe('most operations in one /Bulk request'),
   sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite PRAGMA synchronous (FULL: durable on power loss)'),
+  syncTargets: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      z.array(z.enum(['entra', 'okta'])),
+    )
+    .default([])
+    .describe('sync targets that get an outbox row for every agent change (comma-separated: entra, okta)'),
   trustProxy: z.coerce.boolean().default(false).describe('trust X-Forwarded-* headers (behind a reverse proxy)'),
+  // Signed agent records (docs/verifying-agent-records.md).
+  mode: z
+    .enum(['production', 'development'])
+    .default('development')
+    .describe('production: secrets and the record issuer must be configured; default development (production when NODE_ENV=production)'),
+  recordKey: z
+    .string()
+    .refine((v) => decodesTo32Bytes(v), { message: 'must be the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)' })
+    .optional()
+    .describe('secret: AES-256-GCM key (base64, 32 bytes) that encrypts the record signing keys at rest'),
+  recordKeyFile: z.string().min(1).optional().describe('file holding recordKey (base64), e.g. a mounted secret'),
+  recordIssuer: z
+    .string()
+    .url()
+    .optional()
+    .describe('`iss` of signed agent records; default: baseUrl without /scim/v2 (required in production if baseUrl is unset)'),
+  recordSigningAlg: z.enum(['ES256', 'EdDSA']).default('ES256').describe('algorithm of new record signing keys'),
+  recordValidityHours: z.coerce.number().positive().max(720).default(24).describe('validity of an active agent\'s signed record'),
+  recordStatusListValidityMinutes: z.coerce
+    .number()
+    .positive()
+    .max(1440)
+    .default(60)
+    .describe('validity of the signed revocation list (and of the records of inactive agents)'),
+  recordRenewalIntervalMinutes: z.coerce.number().positive().max(1440).default(15).describe('how often active agents\' records are renewed'),
 });
+
+function decodesTo32Bytes(v: string): boolean {
+  const t = v.trim();
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(t) && Buffer.from(t, 'base64').length === 32;
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -42,6 +79,7 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_BULK_MAX_OPERATIONS: 'bulkMaxOperations',
   AGENTROSTER_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',
+  AGENTROSTER_SYNC_TARGETS: 'syncTargets',
 };
 
 export class ConfigError extends Error {
@@ -54,6 +92,11 @@ export function loadConfig(
 ): Config {
   const merged: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
+  // NODE_ENV=production is the lowest-precedence way to ask for production mode.
+  if (env.NODE_ENV === 'production') {
+    merged.mode = 'production';
+    origin.mode = 'NODE_ENV';
+  }
   const file = env.AGENTROSTER_CONFIG;
   if (file) {
     let parsed: unknown;

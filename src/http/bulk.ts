@@ -128,7 +128,12 @@ export async function runBulk(
         continue;
       }
       try {
-        results[i] = await runOne(service, { ...op, path: String(substitute(op.path, ids)), data: substitute(op.data, ids) }, ctx, hasScope);
+        // the path is substituted segment by segment: "/Users/bulkId:u1" is a reference in its last segment
+        const path = op.path
+          .split('/')
+          .map((seg) => String(substitute(seg, ids)))
+          .join('/');
+        results[i] = await runOne(service, { ...op, path, data: substitute(op.data, ids) }, ctx, hasScope);
       } catch (e) {
         if (!(e instanceof ScimError)) throw e;
         fail(i, op, e);

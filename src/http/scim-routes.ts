@@ -46,13 +46,13 @@ export async function runList(
     count: lr.count,
     ...(lr.filter ? { filter: lr.filter } : {}),
     ...(lr.sort ? { sort: lr.sort } : {}),
-    ...(lr.cursor !== undefined && lr.cursor !== '' ? { cursor: lr.cursor } : {}),
+    ...(lr.cursor !== undefined ? { cursor: lr.cursor } : {}),
   };
   const res = await service.list(rt, q, ctx);
   const project = shape(service, [rt], lr);
   const extra: Record<string, unknown> = {};
   // RFC 9865: a client that asked for cursor paging (cursor= present, even empty) gets nextCursor.
-  if (lr.cursor !== undefined && res.nextCursor !== undefined && res.items.length === lr.count) extra.nextCursor = res.nextCursor;
+  if (lr.cursor !== undefined && res.nextCursor !== undefined) extra.nextCursor = res.nextCursor;
   return listResponse(res.items.map(project), res.total, lr.cursor === undefined ? lr.startIndex : undefined, extra);
 }
 

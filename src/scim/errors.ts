@@ -11,7 +11,11 @@ export type ScimType =
   | 'noTarget'
   | 'invalidValue'
   | 'invalidVers'
-  | 'sensitive';
+  | 'sensitive'
+  // RFC 9865 §2.1 (cursor pagination)
+  | 'invalidCursor'
+  | 'expiredCursor'
+  | 'invalidCount';
 
 export class ScimError extends Error {
   readonly status: number;
@@ -48,6 +52,7 @@ export const tooMany = (detail: string) => new ScimError(400, detail, 'tooMany')
 export const invalidVers = (detail: string) => new ScimError(400, detail, 'invalidVers');
 export const sensitive = (detail: string) => new ScimError(403, detail, 'sensitive');
 export const uniqueness = (detail: string) => new ScimError(409, detail, 'uniqueness');
+export const invalidCursor = (detail: string) => new ScimError(400, detail, 'invalidCursor');
 export const notFound = (detail: string) => new ScimError(404, detail);
 export const preconditionFailed = (detail: string) => new ScimError(412, detail);
 export const forbidden = (detail: string) => new ScimError(403, detail);

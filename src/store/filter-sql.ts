@@ -15,6 +15,7 @@ import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
 import type { AttributeDefinition } from '../scim/schema-types.js';
 import { MULTI_VALUED_INDEXES, pathKey } from './indexes.js';
 import type { SqlDialect } from './sql-dialect.js';
+import type { CursorPosition } from './cursor.js';
 import type { SortSpec } from './types.js';
 
 export interface SqlFragment {
@@ -66,17 +67,40 @@ export class SqlFilterTranslator {
     return { sql: this.#node(filter, params), params };
   }
 
+  /** The sort key expression of a sortBy attribute. */
+  sortKey(sort: SortSpec): string {
+    const t = this.#target(sort.path, 'sort');
+    const d = this.#d;
+    if (t.column) return t.column;
+    if (!t.multi) return valueExpr(d, ROW, t.segments, t.def);
+    return d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
+  }
+
   /** ORDER BY text; missing values sort last in both directions, seq makes the order total. */
   orderBy(sort: SortSpec | undefined): string {
     if (!sort) return 'r.seq ASC';
-    const t = this.#target(sort.path, 'sort');
-    const d = this.#d;
-    let expr: string;
-    if (t.column) expr = t.column;
-    else if (!t.multi) expr = valueExpr(d, ROW, t.segments, t.def);
-    else expr = d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
+    const expr = this.sortKey(sort);
     const dir = sort.descending ? 'DESC' : 'ASC';
     return `(${expr}) IS NULL, (${expr}) ${dir}, r.seq ${dir}`;
+  }
+
+  /**
+   * Keyset condition "after this row" in orderBy()'s order, for RFC 9865 cursors: rows with a key
+   * come first (ordered by key, then seq), rows without a key last (by seq).
+   */
+  after(sort: SortSpec | undefined, pos: CursorPosition, params: unknown[]): string {
+    if (!sort) {
+      params.push(pos.seq);
+      return 'r.seq > ?';
+    }
+    const k = `(${this.sortKey(sort)})`;
+    const cmp = sort.descending ? '<' : '>';
+    if (pos.key === null || pos.key === undefined) {
+      params.push(pos.seq);
+      return `(${k} IS NULL AND r.seq ${cmp} ?)`;
+    }
+    params.push(pos.key, pos.key, pos.seq);
+    return `((${k} IS NOT NULL AND (${k} ${cmp} ? OR (${k} = ? AND r.seq ${cmp} ?))) OR ${k} IS NULL)`;
   }
 
   #not(sql: string): string {

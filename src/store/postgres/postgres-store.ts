@@ -4,11 +4,11 @@
 
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { invalidValue, uniqueness } from '../../scim/errors.js';
+import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
 import { auditHash } from '../audit-hash.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
+import { finishList, planList } from '../list-sql.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
 import { type Raw, tokenRow } from '../rows.js';
@@ -164,67 +164,20 @@ export class PostgresStore implements Store {
     return r.rows.map(toStored);
   }
 
-  #listSql(rt: ResourceTypeInfo, lq: ListQuery): { where: string; params: unknown[]; order: string } {
-    const t = this.#translator(rt);
-    let where = `r.type = '${rt.type.name.replace(/'/g, "''")}'`;
-    const params: unknown[] = [];
-    if (lq.filter) {
-      const f = t.where(lq.filter);
-      where += ` AND ${f.sql}`;
-      params.push(...f.params);
-    }
-    return { where, params, order: t.orderBy(lq.sort) };
-  }
-
   async list(rt: ResourceTypeInfo, lq: ListQuery): Promise<ListResult> {
-    const { where, params, order } = this.#listSql(rt, lq);
-    if (lq.cursor !== undefined) {
-      if (lq.sort) throw invalidValue('cursor paging is served in the default order; omit sortBy');
-      const after = decodeCursor(lq.cursor);
-      const rows = (
-        await this.#pool.query(q(`SELECT ${COLS} FROM resources r WHERE ${where} AND r.seq > ? ORDER BY r.seq ASC LIMIT ?`), [
-          ...params,
-          after,
-          lq.count + 1,
-        ])
-      ).rows as Raw[];
-      const page = rows.slice(0, lq.count);
-      const res: ListResult = {
-        total: lq.withoutTotal ? undefined : await this.#count(where, params),
-        resources: page.map(toStored),
-      };
-      const last = page[page.length - 1];
-      if (rows.length > lq.count && last) res.nextCursor = encodeCursor(Number(last.seq));
-      return res;
-    }
-    const rows =
-      lq.count === 0
-        ? []
-        : ((
-            await this.#pool.query(q(`SELECT ${COLS} FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`), [
-              ...params,
-              lq.count,
-              lq.startIndex - 1,
-            ])
-          ).rows as Raw[]);
-    const res: ListResult = { total: lq.withoutTotal ? undefined : await this.#count(where, params), resources: rows.map(toStored) };
-    const last = rows[rows.length - 1];
-    if (!lq.sort && last && rows.length === lq.count) res.nextCursor = encodeCursor(Number(last.seq));
-    return res;
-  }
-
-  async #count(where: string, params: unknown[]): Promise<number> {
-    const r = await this.#pool.query(q(`SELECT count(*) AS n FROM resources r WHERE ${where}`), params);
-    return Number(r.rows[0].n);
+    const plan = planList(this.#translator(rt), rt.type.name, lq);
+    const [rows, total] = await Promise.all([
+      plan.pageSql ? this.#pool.query(q(plan.pageSql), plan.pageParams).then((r) => r.rows as Raw[]) : Promise.resolve([]),
+      plan.countSql
+        ? this.#pool.query(q(plan.countSql), plan.countParams).then((r) => Number((r.rows[0] as { n: unknown }).n))
+        : Promise.resolve(undefined),
+    ]);
+    return finishList(plan, rows as { seq: unknown }[], toStored as (r: never) => StoredResource, total);
   }
 
   async explain(rt: ResourceTypeInfo, lq: ListQuery): Promise<string[]> {
-    const { where, params, order } = this.#listSql(rt, lq);
-    const r = await this.#pool.query(q(`EXPLAIN SELECT r.id FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`), [
-      ...params,
-      lq.count,
-      lq.startIndex - 1,
-    ]);
+    const plan = planList(this.#translator(rt), rt.type.name, { ...lq, count: Math.max(lq.count, 1) });
+    const r = await this.#pool.query(q(`EXPLAIN ${plan.pageSql!}`), plan.pageParams);
     return r.rows.map((x: Raw) => String(x['QUERY PLAN']));
   }
 
@@ -239,6 +192,7 @@ export class PostgresStore implements Store {
             [w.type, w.id, w.data, w.at],
           );
           await this.#writeValues(client, w.type, w.id, undefined, w.data);
+          await client.query('INSERT INTO resource_counts (type, n) VALUES ($1, 1) ON CONFLICT (type) DO UPDATE SET n = resource_counts.n + 1', [w.type]);
         } else if (w.kind === 'update') {
           const before =
             w.before ??
@@ -262,6 +216,7 @@ export class PostgresStore implements Store {
                 ]);
           if (r.rowCount === 0) throw await this.#missingOrConflict(client, w.type, w.id);
           await client.query('DELETE FROM resource_values WHERE type = $1 AND id = $2', [w.type, w.id]);
+          await client.query('UPDATE resource_counts SET n = n - 1 WHERE type = $1', [w.type]);
         }
       }
       if (c.audit.length > 0) await this.#appendAudit(client, c);

@@ -125,4 +125,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       `CREATE UNIQUE INDEX ux_signing_keys_one_active ON signing_keys (status) WHERE status = 'active'`,
     ],
   },
+  {
+    version: 4,
+    name: 'resource counts',
+    statements: () => [
+      'CREATE TABLE resource_counts (type TEXT PRIMARY KEY, n BIGINT NOT NULL)',
+      'INSERT INTO resource_counts (type, n) SELECT type, count(*) FROM resources GROUP BY type',
+    ],
+  },
 ];

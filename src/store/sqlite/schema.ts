@@ -127,6 +127,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX ux_signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
     `,
   },
+  {
+    version: 4,
+    name: 'resource counts',
+    sql: () => `
+      CREATE TABLE resource_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL);
+      INSERT INTO resource_counts (type, n) SELECT type, count(*) FROM resources GROUP BY type;
+    `,
+  },
 ];
 
 function attributeIndexes(registry: SchemaRegistry): string {

@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { invalidValue, uniqueness } from '../../scim/errors.js';
+import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
 import { auditHash, GENESIS_HASH } from '../audit-hash.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
+import { finishList, planList } from '../list-sql.js';
 import { sqliteDialect } from '../sql-dialect.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
@@ -146,59 +146,16 @@ export class SqliteStore implements Store {
     return rows.map(toStored);
   }
 
-  #listSql(rt: ResourceTypeInfo, q: ListQuery): { where: string; params: unknown[]; order: string } {
-    const t = this.#translator(rt);
-    const typeLit = `'${rt.type.name.replace(/'/g, "''")}'`;
-    let where = `r.type = ${typeLit}`;
-    const params: unknown[] = [];
-    if (q.filter) {
-      const f = t.where(q.filter);
-      where += ` AND ${f.sql}`;
-      params.push(...f.params);
-    }
-    return { where, params, order: t.orderBy(q.sort) };
-  }
-
   async list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult> {
-    const { where, params, order } = this.#listSql(rt, q);
-    const cols = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
-    if (q.cursor !== undefined) {
-      if (q.sort) throw invalidValue('cursor paging is served in the default order; omit sortBy');
-      const after = decodeCursor(q.cursor);
-      const rows = this.#stmt(
-        `SELECT ${cols} FROM resources r WHERE ${where} AND r.seq > ? ORDER BY r.seq ASC LIMIT ?`,
-      ).all(...params, after, q.count + 1) as Row[];
-      const page = rows.slice(0, q.count);
-      const total = q.withoutTotal ? undefined : this.#count(where, params);
-      const last = page[page.length - 1];
-      const res: ListResult = { total, resources: page.map(toStored) };
-      if (rows.length > q.count && last) res.nextCursor = encodeCursor(last.seq);
-      return res;
-    }
-    const rows =
-      q.count === 0
-        ? []
-        : (this.#stmt(`SELECT ${cols} FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
-            ...params,
-            q.count,
-            q.startIndex - 1,
-          ) as Row[]);
-    const total = q.withoutTotal ? undefined : this.#count(where, params);
-    const res: ListResult = { total, resources: rows.map(toStored) };
-    const last = rows[rows.length - 1];
-    if (!q.sort && last && rows.length === q.count) res.nextCursor = encodeCursor(last.seq);
-    return res;
-  }
-
-  #count(where: string, params: unknown[]): number {
-    return (this.#stmt(`SELECT count(*) AS n FROM resources r WHERE ${where}`).get(...params) as { n: number }).n;
+    const plan = planList(this.#translator(rt), rt.type.name, q);
+    const rows = plan.pageSql ? (this.#stmt(plan.pageSql).all(...plan.pageParams) as Row[]) : [];
+    const total = plan.countSql ? (this.#stmt(plan.countSql).get(...plan.countParams) as { n: number }).n : undefined;
+    return finishList(plan, rows, toStored as (r: never) => StoredResource, total);
   }
 
   async explain(rt: ResourceTypeInfo, q: ListQuery): Promise<string[]> {
-    const { where, params, order } = this.#listSql(rt, q);
-    const rows = this.#db
-      .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM resources r WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
-      .all(...params, q.count, q.startIndex - 1) as { detail: string }[];
+    const plan = planList(this.#translator(rt), rt.type.name, { ...q, count: Math.max(q.count, 1) });
+    const rows = this.#db.prepare(`EXPLAIN QUERY PLAN ${plan.pageSql!}`).all(...plan.pageParams) as { detail: string }[];
     return rows.map((r) => r.detail);
   }
 
@@ -210,6 +167,7 @@ export class SqliteStore implements Store {
             'INSERT INTO resources (type, id, data, version, created, last_modified) VALUES (?, ?, ?, 1, ?, ?)',
           ).run(w.type, w.id, JSON.stringify(w.data), w.at, w.at);
           this.#writeValues(w.type, w.id, undefined, w.data);
+          this.#stmt('INSERT INTO resource_counts (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1').run(w.type);
         } else if (w.kind === 'update') {
           const before = w.before ?? this.#currentData(w.type, w.id);
           const info = this.#stmt(
@@ -234,6 +192,7 @@ export class SqliteStore implements Store {
             throw exists ? new VersionConflict(w.type, w.id) : new RowMissing(w.type, w.id);
           }
           this.#stmt('DELETE FROM resource_values WHERE type = ? AND id = ?').run(w.type, w.id);
+          this.#stmt('UPDATE resource_counts SET n = n - 1 WHERE type = ?').run(w.type);
         }
       }
       if (c.audit.length > 0) this.#appendAudit(c);

@@ -12,7 +12,16 @@ if (await postgresAvailable()) {
     const schema = freshSchema();
     schemas.push(schema);
     const mk = (v?: number) => PostgresStore.open(registry, { url: PG_URL, schema, ...(v === undefined ? {} : { targetVersion: v }) });
-    return { store: await mk(targetVersion), reopen: (v?: number) => mk(v) };
+    const store = await mk(targetVersion);
+    return {
+      store,
+      reopen: (v?: number) => mk(v),
+      seedRaw: async (type, id, data, at) => {
+        await store
+          .pool()
+          .query('INSERT INTO resources (type, id, data, version, created, last_modified) VALUES ($1, $2, $3, 1, $4, $4)', [type, id, data, at]);
+      },
+    };
   });
   afterAll(async () => {
     for (const s of schemas) await dropSchema(s);

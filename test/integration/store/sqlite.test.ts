@@ -10,5 +10,15 @@ const registry = loadRegistry();
 storeContract('SQLite', async (targetVersion) => {
   const path = join(mkdtempSync(join(tmpdir(), 'ar-store-')), 'test.db');
   const mk = (v?: number) => new SqliteStore(registry, { path, ...(v === undefined ? {} : { targetVersion: v }) });
-  return { store: mk(targetVersion), reopen: async (v?: number) => mk(v) };
+  const store = mk(targetVersion);
+  return {
+    store,
+    reopen: async (v?: number) => mk(v),
+    seedRaw: async (type, id, data, at) => {
+      store
+        .raw()
+        .prepare('INSERT INTO resources (type, id, data, version, created, last_modified) VALUES (?, ?, ?, 1, ?, ?)')
+        .run(type, id, JSON.stringify(data), at, at);
+    },
+  };
 });

@@ -22,6 +22,8 @@ import {
 
 export interface OpenedStore {
   store: Store;
+  /** writes a resource row with plain SQL, as the code of an older version would have */
+  seedRaw(type: string, id: string, data: Json, at: string): Promise<void>;
   /** reopen the same database (a second instance, or after an upgrade) */
   reopen(targetVersion?: number): Promise<Store>;
 }
@@ -305,7 +307,34 @@ export function storeContract(name: string, open: OpenStore): void {
         const all = await store.list(USER, { startIndex: 1, count: 1000 });
         const viaCursor = await allRows(store, USER);
         expect(viaCursor.map((r) => r.id)).toEqual(all.resources.map((r) => r.id));
-        await expect(store.list(USER, { startIndex: 1, count: 10, cursor: 'bogus!' })).rejects.toMatchObject({ status: 400 });
+        await expect(store.list(USER, { startIndex: 1, count: 10, cursor: 'bogus!' })).rejects.toMatchObject({ status: 400, scimType: 'invalidCursor' });
+      });
+
+      it.each([
+        ['displayName', false],
+        ['displayName', true],
+        ['emails', false],
+        ['meta.lastModified', true],
+      ] as const)('cursor paging sorted by %s (descending: %s) equals the sorted list', async (attr, descending) => {
+        const [a, sub] = attr.split('.');
+        const sort = { path: sub ? { attr: a!, sub } : { attr: a! }, descending };
+        const all = await store.list(USER, { sort, startIndex: 1, count: 1000 });
+        const seen: string[] = [];
+        let cursor = '';
+        for (let guard = 0; guard < 100; guard++) {
+          const page = await store.list(USER, { sort, startIndex: 1, count: 7, cursor });
+          seen.push(...page.resources.map((r) => r.id));
+          if (!page.nextCursor) break;
+          cursor = page.nextCursor;
+        }
+        expect(seen).toEqual(all.resources.map((r) => r.id));
+      });
+
+      it('counts totals without a filter from the maintained counter, and it matches COUNT(*)', async () => {
+        const unfiltered = await store.list(USER, { startIndex: 1, count: 0 });
+        const filtered = await store.list(USER, { filter: parseFilter('id pr'), startIndex: 1, count: 0 });
+        expect(unfiltered.total).toBe(filtered.total);
+        expect(unfiltered.resources).toEqual([]);
       });
 
       it('an indexed lookup uses its index', async () => {
@@ -398,17 +427,22 @@ export function storeContract(name: string, open: OpenStore): void {
     it.each([1, LATEST - 1])('upgrades a database created at schema version %i, keeping its data', async (from) => {
       const old = await open(from);
       expect(await old.store.schemaVersion()).toBe(from);
-      const id = await insert(old.store, 'User', user(`from.v${from}`));
+      const id = randomUUID();
+      await old.seedRaw('User', id, user(`from.v${from}`), new Date().toISOString());
       await old.store.close();
       const upgraded = await old.reopen();
       try {
         expect(await upgraded.schemaVersion()).toBe(LATEST);
         expect((await upgraded.get('User', id))!.data.userName).toBe(`from.v${from}`);
+        expect((await upgraded.list(USER, { startIndex: 1, count: 0 })).total).toBe(1);
+        const id2 = await insert(upgraded, 'User', user(`after.v${from}`));
+        expect((await upgraded.list(USER, { filter: parseFilter(`userName eq "after.v${from}"`), startIndex: 1, count: 10 })).resources[0]!.id).toBe(id2);
+        expect((await upgraded.list(USER, { startIndex: 1, count: 0 })).total).toBe(2);
         await upgraded.sync.putCursor('after.upgrade', 'ok');
         expect(await upgraded.sync.getCursor('after.upgrade')).toBe('ok');
         expect(await upgraded.keys.list()).toEqual([]);
         const events = await upgraded.auditEvents(0, 10);
-        expect(events.map((e) => e.resourceId)).toContain(id);
+        expect(events.map((e) => e.resourceId)).toContain(id2);
       } finally {
         await upgraded.close();
       }
