@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createToken, ensureBootstrapToken, parseScopes } from '../http/tokens.js';
+import { registerRecordCommands } from './record-commands.js';
 import { ScimError } from '../scim/errors.js';
 import { loadRegistry } from '../scim/load-schemas.js';
 import { openStore } from '../store/open-store.js';
@@ -113,6 +114,8 @@ program
       process.stderr.write('database is up to date\n');
     });
   });
+
+registerRecordCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof ScimError) process.stderr.write(`agentroster: ${e.message}\n`);

@@ -80,6 +80,14 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',
   AGENTROSTER_SYNC_TARGETS: 'syncTargets',
+  AGENTROSTER_MODE: 'mode',
+  AGENTROSTER_RECORD_KEY: 'recordKey',
+  AGENTROSTER_RECORD_KEY_FILE: 'recordKeyFile',
+  AGENTROSTER_RECORD_ISSUER: 'recordIssuer',
+  AGENTROSTER_RECORD_SIGNING_ALG: 'recordSigningAlg',
+  AGENTROSTER_RECORD_VALIDITY_HOURS: 'recordValidityHours',
+  AGENTROSTER_RECORD_STATUS_LIST_VALIDITY_MINUTES: 'recordStatusListValidityMinutes',
+  AGENTROSTER_RECORD_RENEWAL_INTERVAL_MINUTES: 'recordRenewalIntervalMinutes',
 };
 
 export class ConfigError extends Error {

@@ -12,6 +12,7 @@ import type { Store } from '../store/types.js';
 import { authenticate, requireScope } from './auth.js';
 import { runBulk } from './bulk.js';
 import { discoveryRouter } from './discovery.js';
+import type { RecordRouters } from './records-routes.js';
 import { sendError, sendScim } from './render.js';
 import { resourceRouter, rootSearchRouter } from './scim-routes.js';
 
@@ -26,6 +27,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   bulkMaxOperations: number;
   trustProxy?: boolean;
+  /** signed agent records: /.well-known routes (public) and /Agents/{id}/record (records-routes.ts) */
+  records?: RecordRouters;
 }
 
 const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
@@ -50,6 +53,7 @@ export function createApp(o: AppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  if (o.records) app.use(o.records.wellKnown);
 
   const scim = express.Router({ caseSensitive: false });
   scim.use((req, _res, next) => {
@@ -66,6 +70,7 @@ export function createApp(o: AppOptions): express.Express {
   });
   scim.use(express.json({ type: JSON_TYPES, limit: o.maxBodyBytes, strict: true }));
   scim.use(authenticate(o.store));
+  if (o.records) scim.use(o.records.scim);
 
   const contextOf = (req: Request): RequestContext => {
     const p = req.principal!;
@@ -130,6 +135,12 @@ function toScimError(err: unknown): ScimError | undefined {
     case 'request.aborted':
       return new ScimError(400, 'the request was aborted by the client');
     default:
-      return undefined;
+      break;
   }
+  // Express itself rejects a malformed percent-encoding in a path parameter (GET /Users/%E0%A4%A)
+  // with a URIError marked status 400: the client's fault, not an internal error.
+  if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
+    return invalidSyntax(`the request path is not valid percent-encoding: ${err.message}`);
+  }
+  return undefined;
 }

@@ -60,7 +60,12 @@ function parseOps(body: unknown, maxOperations: number): { ops: BulkOp[]; failOn
       out.bulkId = op.bulkId;
     }
     if (method === 'POST' && out.bulkId === undefined) throw invalidSyntax(`Operations[${i}]: POST requires a bulkId`);
-    if (typeof op.version === 'string') out.version = op.version;
+    // `version` is an If-Match precondition: one that cannot be read must not be dropped silently,
+    // or a conditional DELETE/PUT would run unconditionally.
+    if (op.version !== undefined) {
+      if (typeof op.version !== 'string') throw invalidSyntax(`Operations[${i}].version must be an ETag string such as W/"3"`);
+      out.version = op.version;
+    }
     return out;
   });
   return { ops, failOnErrors };

@@ -34,7 +34,9 @@ function integer(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n)) throw invalidValue(`"${name}" must be an integer`);
-  return n;
+  // Beyond 2^53 a JS number is no exact integer and the database rejects it as LIMIT/OFFSET: such
+  // a startIndex is simply past the end (the caller clamps count to MAX_COUNT anyway).
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
 }
 
 function text(name: string, v: unknown): string | undefined {

@@ -66,7 +66,10 @@ export interface TestApp {
   /** the raw log text, for "never contains" assertions */
   logText(): string;
   tokenWith(scopes: Scope[], name?: string): Promise<string>;
-  /** supertest bound to the app, with the admin token (or another) and a SCIM content type on bodies */
+  /**
+   * supertest bound to the app: the admin token unless another is given ('' sends no Authorization
+   * header at all); bodies go out as JSON with Content-Type application/scim+json
+   */
   http: ScimClient;
   /** http://127.0.0.1:PORT of the listening server (meta.location is origin + /scim/v2/…) */
   origin: string;

@@ -57,6 +57,7 @@ export interface AccessTokenClaims {
   idtyp: 'app';
   oid: string;
   sub: string;
+  /** absent when the app holds no application permissions; verifyBearer() normalises it to [] */
   roles: string[];
   tid: string;
   uti: string;
@@ -75,6 +76,8 @@ export interface TokenResult {
   body: Record<string, unknown>;
   clientId?: string;
 }
+
+let sharedSigningKey: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
 
 const b64json = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -109,10 +112,12 @@ export class TokenService {
     readonly lifetimeSeconds: number,
     private readonly clock: () => number,
   ) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.privateKey = privateKey;
-    this.publicKey = publicKey;
-    this.kid = createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 27);
+    // RSA key generation takes ~0.3 s: one key per process, but a distinct kid per emulator, so a
+    // token issued by one emulator instance is not accepted by another
+    sharedSigningKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.privateKey = sharedSigningKey.privateKey;
+    this.publicKey = sharedSigningKey.publicKey;
+    this.kid = randomBytes(20).toString('base64url');
   }
 
   register(spec: ClientSpec): ClientRegistration {
@@ -216,7 +221,7 @@ export class TokenService {
     }
 
     const now = Math.floor(this.clock() / 1000);
-    const claims: AccessTokenClaims = {
+    const claims: Omit<AccessTokenClaims, 'roles'> & { roles?: string[] } = {
       aud: scopeCheck.resource,
       iss: this.issuer(),
       iat: now,
@@ -229,7 +234,7 @@ export class TokenService {
       idtyp: 'app',
       oid: client.objectId,
       sub: client.objectId,
-      roles: [...client.roles],
+      ...(client.roles.length > 0 ? { roles: [...client.roles] } : {}), // Entra omits an empty roles claim
       tid: this.tenantId,
       uti: randomBytes(16).toString('base64url'),
       ver: '1.0',
@@ -324,7 +329,7 @@ export class TokenService {
     return undefined;
   }
 
-  sign(claims: AccessTokenClaims): string {
+  sign(claims: Omit<AccessTokenClaims, 'roles'> & { roles?: string[] }): string {
     const header = b64json({ typ: 'JWT', alg: 'RS256', kid: this.kid, x5t: this.kid });
     const body = b64json(claims);
     const sig = sign('sha256', Buffer.from(`${header}.${body}`), this.privateKey).toString('base64url');
@@ -356,6 +361,6 @@ export class TokenService {
     const now = Math.floor(this.clock() / 1000);
     if (claims.exp <= now) throw unauthorized('Lifetime validation failed, the token is expired.');
     if (claims.nbf > now + 300) throw unauthorized('Lifetime validation failed, the token is not yet valid.');
-    return claims;
+    return { ...claims, roles: Array.isArray(claims.roles) ? claims.roles : [] };
   }
 }

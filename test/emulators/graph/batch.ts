@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenClaims } from './auth.js';
 import { GraphError, graphErrorResponse, type GraphResponse } from './errors.js';
-import type { Faults, MatchInfo } from './faults.js';
+import { canonicalBody, type Faults, type MatchInfo } from './faults.js';
 import type { GraphService } from './graph.js';
 
 export const MAX_BATCH_REQUESTS = 20;
@@ -83,7 +83,7 @@ const titleCase = (h: string): string => h.replace(/(^|-)([a-z])/g, (_, p: strin
 export function runBatch(
   service: GraphService,
   faults: Faults,
-  envelope: { version: 'v1.0' | 'beta'; headers: Record<string, string>; claims: AccessTokenClaims; body: unknown },
+  envelope: { version: 'v1.0' | 'beta'; headers: Record<string, string>; claims: AccessTokenClaims; body: unknown; envelopeSeq: number },
   shuffleResponses: boolean,
 ): BatchOutcome {
   const clientRequestId = envelope.headers['client-request-id'];
@@ -109,7 +109,7 @@ export function runBatch(
       let r: GraphResponse;
       const { path, query, version } = splitUrl(it.url, envelope.version);
       const info: MatchInfo = { target: 'graph', method: it.method, path, inBatch: true, clientId: envelope.claims.appid };
-      const entry = faults.begin(info, query.toString(), it.id);
+      const entry = faults.begin(info, query.toString(), { batchItemId: it.id, envelopeSeq: envelope.envelopeSeq, requestKey: canonicalBody(it.body) });
       if (failedDep) {
         r = graphErrorResponse(
           new GraphError(424, 'FailedDependency', 'The request was not executed because a request it depends on failed.'),
@@ -132,7 +132,7 @@ export function runBatch(
           body: it.body,
           claims: envelope.claims,
           inBatch: true,
-        });
+        }, entry);
         if (faults.shouldDrop(info)) drop = true;
       }
       faults.finish(entry, r.status);

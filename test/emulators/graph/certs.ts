@@ -130,6 +130,22 @@ async function acquireLock(lock: string): Promise<void> {
   }
 }
 
+/**
+ * NODE_EXTRA_CA_CERTS names one file. If the environment already points at a bundle, write a new
+ * bundle (that file + the emulator CA) next to the CA and return its path; otherwise the CA path.
+ */
+export async function caBundleFor(existing: string | undefined, dir: string = defaultCaDir()): Promise<string> {
+  const ca = await ensureCa(dir);
+  if (!existing || path.resolve(existing) === path.resolve(ca.caCertPath)) return ca.caCertPath;
+  const extra = await readFile(existing, 'utf8').catch(() => '');
+  if (extra.includes(ca.caCertPem.trim())) return existing;
+  const content = `${extra.trimEnd()}\n${ca.caCertPem.trim()}\n`;
+  const file = path.join(dir, `bundle-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.pem`);
+  const current = await readFile(file, 'utf8').catch(() => undefined);
+  if (current !== content) await atomicWrite(file, content);
+  return file;
+}
+
 /** A client certificate + key for certificate-credential tests (private_key_jwt). */
 export interface ClientCertificate {
   certPem: string;

@@ -4,7 +4,12 @@
  * Every Graph request (each $batch item separately) and every token request is an "operation".
  * Throttling follows learn.microsoft.com/graph/throttling: a 429 carries Retry-After (seconds);
  * "usage keeps accruing during throttling", so a throttled app keeps getting 429 until Retry-After
- * has elapsed, and each request received before then is counted in `earlyRetries`.
+ * has elapsed. Two counters judge the client:
+ * - `earlyRetries`: a request identical (method, path, query, body) to one that was answered with
+ *   Retry-After, received before that Retry-After elapsed — a retry that did not wait;
+ * - `earlyRequests`: any request of that client (writes only, for a write-limit 429) received while a
+ *   Retry-After was pending — stricter; it includes requests already in flight when the 429 was sent,
+ *   except other items of the same $batch.
  */
 export type Target = 'graph' | 'token';
 
@@ -82,9 +87,15 @@ export interface LogEntry {
   clientId?: string;
   write: boolean;
   status?: number;
-  /** ms the request arrived before a Retry-After this client was given had elapsed */
+  /** ms the request arrived before a Retry-After this client was given had elapsed (see earlyRequests) */
   earlyByMs?: number;
+  /** an identical request had been told to wait and this one came too soon (see earlyRetries) */
+  earlyRetry?: boolean;
   dropped?: boolean;
+  /** log seq of the $batch envelope this item belongs to */
+  envelopeSeq?: number;
+  /** identity of the request for retry detection */
+  retryKey: string;
 }
 
 export interface Counters {
@@ -101,8 +112,10 @@ export interface Counters {
   writeAttempts: number;
   /** 429 responses sent (top level, $batch items and token endpoint) */
   throttled: number;
-  /** requests received before a Retry-After given to the same client had elapsed */
+  /** retries of a request answered with Retry-After, received before it elapsed */
   earlyRetries: number;
+  /** any request of a client received while a Retry-After given to it was pending (in-flight ones included) */
+  earlyRequests: number;
   tokenRequests: number;
   tokensIssued: number;
   droppedResponses: number;
@@ -120,6 +133,7 @@ function emptyCounters(): Counters {
     writeAttempts: 0,
     throttled: 0,
     earlyRetries: 0,
+    earlyRequests: 0,
     tokenRequests: 0,
     tokensIssued: 0,
     droppedResponses: 0,
@@ -146,12 +160,17 @@ export interface ThrottleDecision {
 /** Tolerance for timer granularity when judging "before Retry-After elapsed". */
 const EARLY_TOLERANCE_MS = 5;
 
+/** The request log keeps at most this many entries (the oldest half is dropped beyond it). */
+const MAX_LOG = 200_000;
+
 export class Faults {
   private failRules: FailRule[] = [];
   private dropRules: DropRule[] = [];
   private throttleUntil: Partial<Record<`${Target}:${'all' | 'writes'}`, number>> = {};
-  /** per target+client+scope: when the last Retry-After given expires */
-  private deadlines = new Map<string, number>();
+  /** per target+client+scope: when the last Retry-After given expires (and which $batch it came from) */
+  private deadlines = new Map<string, { until: number; envelopeSeq?: number }>();
+  /** per request identity: when the Retry-After it was given expires */
+  private retryDeadlines = new Map<string, number>();
   /** per client: timestamps of accepted writes inside the rate-limit window */
   private writeTimes = new Map<string, number[]>();
   counters: Counters = emptyCounters();
@@ -215,6 +234,7 @@ export class Faults {
     this.dropRules = [];
     this.throttleUntil = {};
     this.deadlines.clear();
+    this.retryDeadlines.clear();
     this.writeTimes.clear();
   }
 
@@ -230,8 +250,11 @@ export class Faults {
 
   // ------------------------------------------------------------ used by the server
 
-  /** Records an incoming operation; returns its log entry (status filled in later). */
-  begin(info: MatchInfo, query: string, batchItemId?: string): LogEntry {
+  /**
+   * Records an incoming operation; returns its log entry (status filled in later).
+   * `requestKey` identifies the request for retry detection (e.g. canonical JSON of the body).
+   */
+  begin(info: MatchInfo, query: string, opts: { batchItemId?: string; envelopeSeq?: number; requestKey?: string } = {}): LogEntry {
     const write = info.target === 'graph' && WRITE_METHODS.has(info.method.toUpperCase()) && !/^\/\$batch$/i.test(info.path);
     const entry: LogEntry = {
       seq: ++this.seq,
@@ -241,11 +264,15 @@ export class Faults {
       path: info.path,
       query,
       inBatch: info.inBatch,
-      batchItemId,
+      batchItemId: opts.batchItemId,
+      envelopeSeq: opts.envelopeSeq,
       clientId: info.clientId,
       write,
+      // token requests carry a fresh client-request-id in the query on every attempt: ignore the query there
+      retryKey: `${info.target} ${info.clientId ?? ''} ${info.method.toUpperCase()} ${info.path.toLowerCase()}?${info.target === 'token' ? '' : query} ${opts.requestKey ?? ''}`,
     };
     this.log.push(entry);
+    if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG / 2); // long benchmarks
     const key = `${entry.method} ${pathTemplate(info.path)}`;
     this.counters.requests[key] = (this.counters.requests[key] ?? 0) + 1;
     this.counters.byMethod[entry.method] = (this.counters.byMethod[entry.method] ?? 0) + 1;
@@ -266,33 +293,36 @@ export class Faults {
     if (entry.write && status >= 200 && status < 300) this.counters.writes++;
   }
 
-  takeFailure(info: MatchInfo): InjectedFailure | undefined {
-    const rule = this.failRules.find((r) => r.remaining > 0 && matches(r.match, info));
+  takeFailure(entry: LogEntry): InjectedFailure | undefined {
+    const rule = this.failRules.find((r) => r.remaining > 0 && matches(r.match, entry));
     if (!rule) return undefined;
     rule.remaining--;
     this.failRules = this.failRules.filter((r) => r.remaining > 0);
     this.counters.injectedFailures++;
-    if (rule.retryAfter !== undefined && info.clientId) this.noteRetryAfter(info.target, info.clientId, 'all', rule.retryAfter);
+    if (rule.retryAfter !== undefined) this.noteRetryAfter(entry, 'all', rule.retryAfter);
     return { status: rule.status, retryAfter: rule.retryAfter, code: rule.code, message: rule.message };
   }
 
   /** throttleFor windows and the per-app write limit. Accepted writes are counted against the window. */
-  checkThrottle(info: MatchInfo, isWrite: boolean): ThrottleDecision | undefined {
+  checkThrottle(entry: LogEntry): ThrottleDecision | undefined {
     const now = this.clock();
-    const client = info.clientId ?? 'anonymous';
+    const client = entry.clientId ?? 'anonymous';
+    const isWrite = entry.write;
     for (const scope of ['all', 'writes'] as const) {
-      const until = this.throttleUntil[`${info.target}:${scope}`];
+      const until = this.throttleUntil[`${entry.target}:${scope}`];
       if (until !== undefined && now < until && (scope === 'all' || isWrite)) {
         const retryAfter = Math.max(1, Math.ceil((until - now) / 1000));
-        this.noteRetryAfter(info.target, client, scope, retryAfter, until);
+        this.noteRetryAfter(entry, scope, retryAfter, until);
         return { retryAfter, information: scope === 'writes' ? 'WriteLimitExceeded' : 'ResourceUnitLimitExceeded' };
       }
     }
-    if (info.target !== 'graph' || !isWrite) return undefined;
+    if (entry.target !== 'graph' || !isWrite) return undefined;
     // still inside a Retry-After we gave for writes: keep refusing (usage accrues during throttling)
-    const pending = this.deadlines.get(`${info.target}|${client}|writes`);
-    if (pending !== undefined && now < pending) {
-      return { retryAfter: Math.max(1, Math.ceil((pending - now) / 1000)), information: 'WriteLimitExceeded' };
+    const pending = this.deadlines.get(`${entry.target}|${client}|writes`);
+    if (pending !== undefined && now < pending.until) {
+      const retryAfter = Math.max(1, Math.ceil((pending.until - now) / 1000));
+      this.noteRetryAfter(entry, 'writes', retryAfter, pending.until);
+      return { retryAfter, information: 'WriteLimitExceeded' };
     }
     const limit = this.writeLimit();
     if (!limit) return undefined;
@@ -301,7 +331,7 @@ export class Faults {
       this.writeTimes.set(client, times);
       const oldest = times[0] as number;
       const retryAfter = Math.max(1, Math.ceil((oldest + limit.windowMs - now) / 1000));
-      this.noteRetryAfter(info.target, client, 'writes', retryAfter);
+      this.noteRetryAfter(entry, 'writes', retryAfter);
       return { retryAfter, information: 'WriteLimitExceeded' };
     }
     times.push(now);
@@ -322,11 +352,13 @@ export class Faults {
     this.counters.droppedResponses++;
   }
 
-  /** Remember that `client` was told to wait `seconds` (scope "all" or "writes"). */
-  noteRetryAfter(target: Target, client: string, scope: 'all' | 'writes', seconds: number, until?: number): void {
-    const key = `${target}|${client}|${scope}`;
+  /** Remember that the client of `entry` was told to wait `seconds` (scope "all" or "writes"). */
+  private noteRetryAfter(entry: LogEntry, scope: 'all' | 'writes', seconds: number, until?: number): void {
+    const key = `${entry.target}|${entry.clientId ?? 'anonymous'}|${scope}`;
     const deadline = until ?? this.clock() + seconds * 1000;
-    this.deadlines.set(key, Math.max(this.deadlines.get(key) ?? 0, deadline));
+    const prev = this.deadlines.get(key);
+    if (!prev || prev.until < deadline) this.deadlines.set(key, { until: deadline, envelopeSeq: entry.envelopeSeq });
+    this.retryDeadlines.set(entry.retryKey, Math.max(this.retryDeadlines.get(entry.retryKey) ?? 0, deadline));
   }
 
   private checkEarly(entry: LogEntry): void {
@@ -336,11 +368,38 @@ export class Faults {
     for (const scope of ['all', 'writes'] as const) {
       if (scope === 'writes' && !entry.write) continue;
       const d = this.deadlines.get(`${entry.target}|${client}|${scope}`);
-      if (d !== undefined && d - now > EARLY_TOLERANCE_MS) early = Math.max(early, d - now);
+      if (!d || d.until - now <= EARLY_TOLERANCE_MS) continue;
+      if (entry.envelopeSeq !== undefined && d.envelopeSeq === entry.envelopeSeq) continue; // same $batch
+      early = Math.max(early, d.until - now);
     }
     if (early > 0) {
       entry.earlyByMs = Math.round(early);
+      this.counters.earlyRequests++;
+    }
+    const r = this.retryDeadlines.get(entry.retryKey);
+    if (r !== undefined && r - now > EARLY_TOLERANCE_MS) {
+      entry.earlyRetry = true;
       this.counters.earlyRetries++;
     }
   }
+}
+
+/** Canonical JSON (sorted keys) of a request body, for retry detection; the raw text if it isn't JSON. */
+export function canonicalBody(raw: unknown): string {
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
+        : v;
+  if (raw === undefined) return '';
+  if (typeof raw === 'string') {
+    if (raw.trim() === '') return '';
+    try {
+      return JSON.stringify(sortKeys(JSON.parse(raw)));
+    } catch {
+      return raw;
+    }
+  }
+  return JSON.stringify(sortKeys(raw));
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenClaims } from './auth.js';
 import { GraphError, graphErrorResponse, type GraphResponse } from './errors.js';
-import { WRITE_METHODS, type Faults, type InjectedFailure, type MatchInfo } from './faults.js';
+import type { Faults, InjectedFailure, LogEntry } from './faults.js';
 import { agentIdentityRoutes } from './routes/agent-identities.js';
 import { applicationRoutes } from './routes/applications.js';
 import type { GraphEnv, OpContext, Route } from './routes/common.js';
@@ -58,20 +58,20 @@ export class GraphService {
     private readonly faults: Faults,
   ) {}
 
-  execute(op: Operation): GraphResponse {
+  /** `entry` is this operation's log entry (from faults.begin). */
+  execute(op: Operation, entry: LogEntry): GraphResponse {
     const requestId = randomUUID();
     const clientRequestId = op.headers['client-request-id'];
-    const info: MatchInfo = { target: 'graph', method: op.method, path: op.path, inBatch: op.inBatch, clientId: op.claims.appid };
     const finish = (r: GraphResponse): GraphResponse => {
       r.headers['request-id'] = requestId;
       r.headers['client-request-id'] = clientRequestId ?? requestId;
       return r;
     };
     if (op.inBatch) {
-      const failure = this.faults.takeFailure(info);
+      const failure = this.faults.takeFailure(entry);
       if (failure) return finish(injectedResponse(failure, clientRequestId));
     }
-    const throttle = this.faults.checkThrottle(info, WRITE_METHODS.has(op.method));
+    const throttle = this.faults.checkThrottle(entry);
     if (throttle) {
       const err = new GraphError(
         429,

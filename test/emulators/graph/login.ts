@@ -29,14 +29,14 @@ export function handleLogin(
   const form = method === 'POST' ? new URLSearchParams(req.body) : new URLSearchParams();
   const clientId = form.get('client_id')?.toLowerCase() ?? undefined;
   const info = { target: 'token' as const, method, path, inBatch: false, clientId };
-  const entry = faults.begin(info, req.query.toString());
+  const entry = faults.begin(info, req.query.toString(), { requestKey: `${form.get('grant_type') ?? ''} ${form.get('scope') ?? ''}` });
   const done = (r: LoginResponse): LoginResponse => {
     faults.finish(entry, r.status);
     return r;
   };
   const correlationId = form.get('client-request-id') ?? req.query.get('client-request-id') ?? randomUUID();
 
-  const failure = faults.takeFailure(info);
+  const failure = faults.takeFailure(entry);
   if (failure) {
     const headers: Record<string, string> = { ...jsonHeaders };
     if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
@@ -48,7 +48,7 @@ export function handleLogin(
           : aadError('invalid_request', 90002, failure.message ?? 'Injected failure.', correlationId);
     return done({ status: failure.status, headers, body });
   }
-  const throttle = faults.checkThrottle(info, false);
+  const throttle = faults.checkThrottle(entry);
   if (throttle) {
     return done({
       status: 429,

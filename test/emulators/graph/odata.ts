@@ -306,6 +306,37 @@ export interface ListSpec {
   defaultSelect?: string[];
   /** properties only returned when $select names them */
   selectOnly?: string[];
+  /** navigation properties supported by $expand (value computed per item, given the nested $select) */
+  expand?: Record<string, (item: Record<string, unknown>, select: string[] | undefined) => unknown>;
+}
+
+/** Parses `$expand=nav` or `$expand=nav($select=a,b)` against the supported navigation properties. */
+export function parseExpand(
+  query: URLSearchParams,
+  spec: Pick<ListSpec, 'type' | 'expand'>,
+): Array<{ name: string; select?: string[] }> {
+  const raw = query.get('$expand');
+  if (raw === null || raw.trim() === '') return [];
+  return raw.split(/,(?![^(]*\))/).map((part) => {
+    const m = /^\s*(\w+)(?:\(\$select=([\w,]+)\))?\s*$/.exec(part);
+    const name = m?.[1];
+    if (!m || !name || !spec.expand || !Object.keys(spec.expand).some((k) => k.toLowerCase() === name.toLowerCase())) {
+      throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${part.trim()}' on type 'microsoft.graph.${spec.type}'.`);
+    }
+    const key = Object.keys(spec.expand).find((k) => k.toLowerCase() === name.toLowerCase()) as string;
+    return { name: key, select: m[2]?.split(',') };
+  });
+}
+
+export function applyExpand(
+  items: Array<Record<string, unknown>>,
+  full: Array<Record<string, unknown>>,
+  expands: Array<{ name: string; select?: string[] }>,
+  spec: Pick<ListSpec, 'expand'>,
+): void {
+  items.forEach((item, i) => {
+    for (const e of expands) item[e.name] = spec.expand?.[e.name]?.(full[i] ?? item, e.select);
+  });
 }
 
 export interface ListRequest {
@@ -434,7 +465,7 @@ export function runList(items: Array<Record<string, unknown>>, req: ListRequest,
     throw badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
   }
   for (const k of req.query.keys()) {
-    if (k.startsWith('$') && !['$filter', '$select', '$top', '$count', '$skiptoken', '$search', '$orderby'].includes(k)) {
+    if (k.startsWith('$') && !['$filter', '$select', '$top', '$count', '$skiptoken', '$search', '$orderby', '$expand'].includes(k)) {
       throw badRequest(`Query option '${k}' is not supported for this request.`);
     }
   }
@@ -444,6 +475,7 @@ export function runList(items: Array<Record<string, unknown>>, req: ListRequest,
   }
   const filter = compileFilter(req, spec);
   const select = parseSelect(req.query);
+  const expands = parseExpand(req.query, spec);
   const top = parseTop(req.query);
   const pageSize = Math.min(top ?? 100, spec.maxPageSize);
 
@@ -481,6 +513,7 @@ export function runList(items: Array<Record<string, unknown>>, req: ListRequest,
   }
   const page = matched.slice(start, start + pageSize);
   const result: ListResult = { value: page.map((o) => project(o, select, spec)) };
+  applyExpand(result.value, page, expands, spec);
   if (start + pageSize < matched.length) {
     const last = page[page.length - 1];
     result.nextLink = nextLinkFor(req, req.signer.sign({ a: String(last?.['id']), h: hash } satisfies SkipToken));

@@ -11,7 +11,7 @@ import { GRAPH_APP_ID, peekAppId, TokenService, type ClientRegistration, type Cl
 import { runBatch } from './batch.js';
 import { ensureCa } from './certs.js';
 import { GraphError, graphErrorResponse, type GraphResponse } from './errors.js';
-import { Faults, type Counters, type LogEntry, type MatchInfo } from './faults.js';
+import { canonicalBody, Faults, type Counters, type LogEntry, type MatchInfo } from './faults.js';
 import { GraphService, injectedResponse } from './graph.js';
 import { handleLogin } from './login.js';
 import { TokenSigner } from './odata.js';
@@ -172,11 +172,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
     const version = vm?.[1]?.toLowerCase() === 'beta' ? 'beta' : 'v1.0';
     const path = vm?.[2] ?? pathname;
     const info: MatchInfo = { target: 'graph', method, path, inBatch: false, clientId: peekAppId(headers['authorization']) };
-    const entry = faults.begin(info, u.search.replace(/^\?/, ''));
+    const entry = faults.begin(info, u.search.replace(/^\?/, ''), { requestKey: canonicalBody(raw) });
     const clientRequestId = headers['client-request-id'];
     let response: GraphResponse;
     let drop = false;
-    const failure = faults.takeFailure(info);
+    const failure = faults.takeFailure(entry);
     if (failure) {
       response = injectedResponse(failure, clientRequestId);
     } else {
@@ -198,11 +198,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
         }
         if (/^\/\$batch$/i.test(path)) {
           if (method !== 'POST') throw new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
-          const outcome = runBatch(service, faults, { version, headers, claims, body }, config.shuffleBatchResponses);
+          const outcome = runBatch(service, faults, { version, headers, claims, body, envelopeSeq: entry.seq }, config.shuffleBatchResponses);
           response = outcome.response;
           drop = outcome.drop;
         } else {
-          response = service.execute({ method, path, version, query: u.searchParams, headers, body, claims, inBatch: false });
+          response = service.execute({ method, path, version, query: u.searchParams, headers, body, claims, inBatch: false }, entry);
         }
         if (faults.shouldDrop(info)) drop = true;
       } catch (e) {

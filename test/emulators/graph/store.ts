@@ -149,6 +149,16 @@ export interface SeedBlueprint {
   withPrincipal?: boolean;
 }
 
+export interface SeedAgentIdentity {
+  id?: string;
+  displayName: string;
+  blueprintAppId: string;
+  sponsorIds: string[];
+  tags?: string[];
+  accountEnabled?: boolean;
+  createdByAppId?: string;
+}
+
 export const nowIso = (ms: number): string => new Date(ms).toISOString();
 
 export class DirectoryStore {
@@ -400,6 +410,25 @@ export class DirectoryStore {
       );
     }
     return { blueprint, principal };
+  }
+
+  /** An existing agent identity (e.g. for paging, delta or reconciliation tests). No rules are checked. */
+  seedAgentIdentity(a: SeedAgentIdentity): DirectoryObject {
+    const obj = this.create(
+      'agentIdentity',
+      {
+        displayName: a.displayName,
+        accountEnabled: a.accountEnabled ?? true,
+        agentIdentityBlueprintId: a.blueprintAppId.toLowerCase(),
+        createdByAppId: a.createdByAppId ?? a.blueprintAppId.toLowerCase(),
+        disabledByMicrosoftStatus: null,
+        servicePrincipalType: 'ServiceIdentity',
+        tags: a.tags ?? [],
+      },
+      { seeded: true, id: a.id },
+    );
+    this.sponsors.set(obj.id, a.sponsorIds.map((s) => s.toLowerCase()));
+    return obj;
   }
 
   /** A plain (non-blueprint) application, e.g. to prove AgentIdentity_IncompatibleParentType. */

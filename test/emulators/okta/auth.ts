@@ -268,6 +268,7 @@ export class Auth {
   authenticate(): express.RequestHandler {
     return (req, res, next) => {
       void (async () => {
+        const resource = new URL(req.originalUrl, 'http://x').pathname; // req.path is relative to the mount
         const header = String(req.headers['authorization'] ?? '');
         const [scheme = '', credential = ''] = header.split(/\s+/, 2);
         if (scheme === 'SSWS' && this.apiTokens.has(credential)) {
@@ -280,15 +281,15 @@ export class Auth {
           const tok = this.tokens.get(credential);
           if (!tok || tok.expiresAt <= this.clock.now()) {
             const desc = tok ? 'The token has expired.' : 'The access token is invalid.';
-            throw invalidToken(this.wwwAuthenticate(scheme, 'invalid_token', desc, undefined, req.path));
+            throw invalidToken(this.wwwAuthenticate(scheme, 'invalid_token', desc, undefined, resource));
           }
           if (tok.dpopJkt) {
             if (scheme !== 'DPoP') {
               throw invalidToken(
-                this.wwwAuthenticate('DPoP', 'invalid_request', 'The resource request must use the DPoP authentication scheme when using a DPoP bound token.', undefined, req.path),
+                this.wwwAuthenticate('DPoP', 'invalid_request', 'The resource request must use the DPoP authentication scheme when using a DPoP bound token.', undefined, resource),
               );
             }
-            await this.verifyResourceDpop(req, credential, tok.dpopJkt);
+            await this.verifyResourceDpop(req, credential, tok.dpopJkt, resource);
           }
           const client = this.clients.get(tok.clientId);
           const p: Principal = {
@@ -315,10 +316,10 @@ export class Auth {
     };
   }
 
-  private async verifyResourceDpop(req: express.Request, accessToken: string, jkt: string): Promise<void> {
+  private async verifyResourceDpop(req: express.Request, accessToken: string, jkt: string, resource: string): Promise<void> {
     const proof = req.headers['dpop'];
     const fail = (d: string) =>
-      invalidToken(this.wwwAuthenticate('DPoP', 'invalid_dpop_proof', d, undefined, req.path));
+      invalidToken(this.wwwAuthenticate('DPoP', 'invalid_dpop_proof', d, undefined, resource));
     if (typeof proof !== 'string') throw fail('The resource request requires a DPoP proof.');
     const ph = decodeProtectedHeaderSafe(proof);
     const pc = b64json(proof.split('.')[1]);

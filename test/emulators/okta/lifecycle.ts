@@ -122,6 +122,7 @@ export class Lifecycle {
     }
     this.emit('user.lifecycle.delete.initiated', u, ctx);
     this.state.users.delete(u.id);
+    this.state.loginIndex.delete(String(u.profile['login']).toLowerCase());
     this.state.userIndex.record(u.id, null);
     for (const g of this.state.groups.values()) g.members.delete(u.id);
     this.emit('user.lifecycle.delete.completed', u, ctx);

@@ -42,6 +42,18 @@ export const DEFAULT_BUCKETS: BucketConfig[] = [
   { name: 'default', path: '*', limit: 600 },
 ];
 
+/**
+ * Buckets for the sync benchmark: every non-GET request to the management API shares one quota of
+ * `writesPerMinute`; reads keep a generous separate quota.
+ */
+export function writeLimitedBuckets(writesPerMinute: number, readsPerMinute = 6000): BucketConfig[] {
+  return [
+    { name: 'writes', match: (method, path) => method !== 'GET' && (path.startsWith('/api/') || path.startsWith('/workload-principals/')), limit: writesPerMinute },
+    { name: 'POST /oauth2/v1/token', path: '/oauth2/v1/token', methods: ['POST'], limit: 600 },
+    { name: 'reads', path: '*', limit: readsPerMinute },
+  ];
+}
+
 export type RequestMatcher =
   | { method?: string; path?: string | RegExp }
   | ((req: { method: string; path: string; url: string }) => boolean);
@@ -128,6 +140,7 @@ interface InjectedFault {
   errorCode?: string;
   errorSummary?: string;
   resetSeconds: number;
+  duplicateRateLimitHeaders: boolean;
 }
 
 export interface TrafficOptions {
@@ -211,7 +224,14 @@ export class Traffic {
   failNext(
     count: number,
     status: number,
-    opts: { match?: RequestMatcher; errorCode?: string; errorSummary?: string; resetSeconds?: number } = {},
+    opts: {
+      match?: RequestMatcher;
+      errorCode?: string;
+      errorSummary?: string;
+      resetSeconds?: number;
+      /** Send every X-Rate-Limit-* header twice, as Okta sometimes does (the SDK then refuses to retry, OKTA-112507). */
+      duplicateRateLimitHeaders?: boolean;
+    } = {},
   ): void {
     this.faultsQueue.push({
       remaining: count,
@@ -220,6 +240,7 @@ export class Traffic {
       ...(opts.errorCode ? { errorCode: opts.errorCode } : {}),
       ...(opts.errorSummary ? { errorSummary: opts.errorSummary } : {}),
       resetSeconds: opts.resetSeconds ?? 1,
+      duplicateRateLimitHeaders: opts.duplicateRateLimitHeaders ?? false,
     });
   }
 
@@ -276,7 +297,9 @@ export class Traffic {
       const auth = req.headers['authorization'];
       if (typeof auth === 'string') entry.authScheme = auth.split(' ')[0] ?? '';
       this.requestLog.push(entry);
-      if (this.requestLog.length > this.opts.requestLogLimit) this.requestLog.shift();
+      if (this.requestLog.length > this.opts.requestLogLimit * 1.1) {
+        this.requestLog.splice(0, this.requestLog.length - this.opts.requestLogLimit);
+      }
 
       let released = false;
       const release = () => {
@@ -305,12 +328,13 @@ export class Traffic {
         this.counters.earlyAfterConcurrency429 += 1;
       }
 
-      const tooMany = (kind: NonNullable<RequestLogEntry['rejected']>, limit: number, resetMs: number) => {
+      const tooMany = (kind: NonNullable<RequestLogEntry['rejected']>, limit: number, resetMs: number, duplicate = false) => {
         entry.rejected = kind;
         this.counters.tooManyRequests += 1;
-        res.setHeader('X-Rate-Limit-Limit', String(limit));
-        res.setHeader('X-Rate-Limit-Remaining', '0');
-        res.setHeader('X-Rate-Limit-Reset', String(Math.ceil(resetMs / 1000)));
+        const set = (name: string, value: string) => res.setHeader(name, duplicate ? [value, value] : value);
+        set('X-Rate-Limit-Limit', String(limit));
+        set('X-Rate-Limit-Remaining', '0');
+        set('X-Rate-Limit-Reset', String(Math.ceil(resetMs / 1000)));
         replyError(res, rateLimited());
       };
 
@@ -352,10 +376,10 @@ export class Traffic {
           const resetMs = Math.ceil((now + fault.resetSeconds * 1000) / 1000) * 1000;
           if (bucket) bucket.announcedResetMs = Math.max(bucket.announcedResetMs, resetMs);
           this.counters.injected429 += 1;
-          tooMany('injected', bucket?.cfg.limit ?? 0, resetMs);
+          tooMany('injected', bucket?.cfg.limit ?? 0, resetMs, fault.duplicateRateLimitHeaders);
           return;
         }
-        this.setQuotaHeaders(res, bucket, now, false);
+        this.setQuotaHeaders(res, bucket, now);
         if (fault.status === 502 || fault.status === 504) {
           // Gateways answer with HTML, which the SDK surfaces as HttpError rather than OktaApiError.
           res.status(fault.status).setHeader('Content-Type', 'text/html');
@@ -401,7 +425,7 @@ export class Traffic {
         }
         bucket.count += 1;
       }
-      this.setQuotaHeaders(res, bucket, now, true);
+      this.setQuotaHeaders(res, bucket, now);
 
       // 5. Commit-then-drop.
       const drop = this.drops.find((d) => d.remaining > 0 && matches(d.match, reqInfo));
@@ -417,11 +441,10 @@ export class Traffic {
     };
   }
 
-  private setQuotaHeaders(res: express.Response, bucket: BucketState | undefined, now: number, counted: boolean): void {
+  private setQuotaHeaders(res: express.Response, bucket: BucketState | undefined, now: number): void {
     const limit = bucket?.cfg.limit ?? 0;
     const remaining = bucket ? Math.max(0, bucket.cfg.limit - bucket.count) : 0;
     const resetMs = bucket && bucket.windowEnd > now ? bucket.windowEnd : Math.ceil((now + 60_000) / 1000) * 1000;
-    void counted;
     res.setHeader('X-Rate-Limit-Limit', String(limit));
     res.setHeader('X-Rate-Limit-Remaining', String(remaining));
     res.setHeader('X-Rate-Limit-Reset', String(Math.ceil(resetMs / 1000)));

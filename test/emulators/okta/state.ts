@@ -101,6 +101,8 @@ export class OktaState {
   /** Sequence numbers of every user ever created (including deleted), so stale `after` cursors still work. */
   readonly userSeqById = new Map<string, number>();
   readonly userIndex: LaggedIndex<UserRecord>;
+  /** lower-cased login -> user id (logins are unique and case-insensitive). */
+  readonly loginIndex = new Map<string, string>();
 
   readonly types = new Map<string, UserTypeRecord>();
   readonly groups = new Map<string, GroupRecord>();

@@ -179,6 +179,13 @@ export class UserTypes {
       if (typeof merged.title !== 'string' || merged.title === '') {
         throw validationError('definitions', [`${name}: title: The field cannot be left blank`]);
       }
+      if (merged.enum !== undefined) {
+        const itemType = merged.type === 'array' ? (merged.items?.type ?? 'string') : merged.type;
+        if (!Array.isArray(merged.enum) || !merged.enum.every((v) => matchesType(v, { type: itemType }))) {
+          // [unverified wording] JSON Schema enum values must be valid values of the property.
+          throw validationError('definitions', [`${name}: The enum values must match the type of the property`]);
+        }
+      }
       const uniqueRequested = (def as Record<string, unknown>)['unique'];
       if (uniqueRequested === true || uniqueRequested === 'UNIQUE_VALIDATED') {
         merged.unique = this.hasDuplicateValues(t, name) ? undefined : 'UNIQUE_VALIDATED';

@@ -45,11 +45,10 @@ export class Users {
     const byId = this.state.users.get(idOrLogin);
     if (byId) return byId;
     const needle = idOrLogin.toLowerCase();
-    const all = [...this.state.users.values()];
-    const byLogin = all.find((u) => String(u.profile['login']).toLowerCase() === needle);
-    if (byLogin) return byLogin;
+    const byLogin = this.state.loginIndex.get(needle);
+    if (byLogin) return this.state.users.get(byLogin);
     if (!needle.includes('@')) {
-      const short = all.filter((u) => String(u.profile['login']).toLowerCase().split('@')[0] === needle);
+      const short = [...this.state.users.values()].filter((u) => String(u.profile['login']).toLowerCase().split('@')[0] === needle);
       if (short.length === 1) return short[0];
     }
     return undefined;
@@ -69,12 +68,15 @@ export class Users {
 
   private assertLoginFree(login: unknown, selfId?: string): void {
     if (typeof login !== 'string') return;
-    const needle = login.toLowerCase();
-    for (const u of this.state.users.values()) {
-      if (u.id !== selfId && String(u.profile['login']).toLowerCase() === needle) {
-        throw validationError('login', ['login: An object with this field already exists in the current organization']);
-      }
+    const holder = this.state.loginIndex.get(login.toLowerCase());
+    if (holder !== undefined && holder !== selfId) {
+      throw validationError('login', ['login: An object with this field already exists in the current organization']);
     }
+  }
+
+  private indexLogin(u: UserRecord, previousLogin?: unknown): void {
+    if (typeof previousLogin === 'string') this.state.loginIndex.delete(previousLogin.toLowerCase());
+    this.state.loginIndex.set(String(u.profile['login']).toLowerCase(), u.id);
   }
 
   create(body: Record<string, unknown>, opts: { activate: boolean; provider: boolean }, ctx: OpContext): UserRecord {
@@ -127,6 +129,7 @@ export class Users {
     };
     this.state.users.set(u.id, u);
     this.state.userSeqById.set(u.id, u.seq);
+    this.indexLogin(u);
     this.commit(u, false);
     this.state.log.emit({ eventType: 'user.lifecycle.create', target: [this.target(u)], ...ctx });
     if (opts.activate) this.state.log.emit({ eventType: 'user.lifecycle.activate', target: [this.target(u)], ...ctx });
@@ -171,7 +174,9 @@ export class Users {
       u.passwordChanged = this.state.clock.iso();
     }
     const changed = JSON.stringify(next) !== JSON.stringify(u.profile) || typeId !== u.typeId;
+    const previousLogin = u.profile['login'];
     u.profile = next;
+    this.indexLogin(u, previousLogin);
     u.typeId = typeId;
     this.commit(u);
     if (changed) this.state.log.emit({ eventType: 'user.account.update_profile', target: [this.target(u)], ...ctx });

@@ -2,11 +2,14 @@
 // 401 for a missing, wrong or revoked token, 403 for a missing scope, with SCIM error bodies; tokens
 // are stored hashed.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildAgentroster } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { createToken, hashToken } from '../../../src/http/tokens.js';
 import { loadRegistry } from '../../../src/scim/load-schemas.js';
 import { openStore } from '../../../src/store/open-store.js';
@@ -131,13 +134,13 @@ describe('token creation (agentroster token create)', () => {
       expect(listed).toEqual([
         { id: created.id, name: 'ci', hash: hashToken(created.token), scopes: ['scim.read', 'scim.write'], created: expect.any(String), revoked: false },
       ]);
+      // the SQLite store exposes its database for tests and tools
       const raw = (store as unknown as { raw?: () => { prepare(sql: string): { all(): unknown[] } } }).raw;
-      if (raw) {
-        const rows = JSON.stringify(raw.call(store).prepare('SELECT * FROM tokens').all());
-        expect(rows).not.toContain(created.token);
-        expect(rows).not.toContain(created.token.slice(4));
-        expect(rows).toContain(hashToken(created.token));
-      }
+      expect(raw).toBeTypeOf('function');
+      const rows = JSON.stringify(raw!.call(store).prepare('SELECT * FROM tokens').all());
+      expect(rows).not.toContain(created.token);
+      expect(rows).not.toContain(created.token.slice(4));
+      expect(rows).toContain(hashToken(created.token));
       await store.close();
       for (const f of readdirSync(dir)) {
         const bytes = readFileSync(join(dir, f)).toString('latin1');
@@ -147,6 +150,37 @@ describe('token creation (agentroster token create)', () => {
       const reopened = await openStore(loadRegistry(), `sqlite:${join(dir, 'db.sqlite')}`);
       expect((await reopened.tokens.findByHash(hashToken(created.token)))?.name).toBe('ci');
       await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`agentroster token create` prints the token once; it authenticates, and the database holds only its hash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentroster-cli-'));
+    try {
+      const db = `sqlite:${join(dir, 'db.sqlite')}`;
+      const cli = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+      const out = execFileSync(process.execPath, ['--import', 'tsx', cli, 'token', 'create', '--name', 'okta-provisioning', '--scopes', 'scim.read', '--database-url', db], {
+        encoding: 'utf8',
+        env: { ...process.env, AGENTROSTER_DATABASE_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const token = out.trim();
+      expect(token).toMatch(/^art_[A-Za-z0-9_-]{43}$/);
+      for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).toString('latin1'), f).not.toContain(token.slice(4));
+      const ar = await buildAgentroster(loadConfig({ AGENTROSTER_DATABASE_URL: db, AGENTROSTER_LOG_LEVEL: 'silent' }));
+      try {
+        const ok = await supertest(ar.app).get(`${SCIM}/Users`).set('Authorization', `Bearer ${token}`);
+        expect(ok.status).toBe(200);
+        const denied = await supertest(ar.app)
+          .post(`${SCIM}/Users`)
+          .set('Authorization', `Bearer ${token}`)
+          .set('Content-Type', 'application/scim+json')
+          .send(JSON.stringify({ schemas: [USER_URN], userName: 'x' }));
+        expect(denied.status).toBe(403);
+      } finally {
+        await ar.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

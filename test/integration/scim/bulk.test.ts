@@ -181,9 +181,11 @@ describe('/Bulk', () => {
     ['duplicate bulkId', bulk([{ method: 'POST', path: '/Users', bulkId: 'x', data: {} }, { method: 'POST', path: '/Users', bulkId: 'x', data: {} }])],
     ['failOnErrors 0', bulk([], { failOnErrors: 0 })],
     ['failOnErrors not a number', bulk([], { failOnErrors: '1' })],
+    ['a version that is not an ETag string (a conditional DELETE must not run unconditionally)', bulk([{ method: 'DELETE', path: '/Users/{{user}}', version: 1 }])],
   ])('bad envelope (%s) → 400 invalidSyntax, nothing runs', async (_name, body) => {
-    const before = await captureState(t);
-    const res = await t.http.post('/Bulk', body);
+    const user = (await createUser(t, 'bystander')).id as string;
+    const before = await captureState(t, `/Users/${user}`);
+    const res = await t.http.post('/Bulk', JSON.parse(JSON.stringify(body).replaceAll('{{user}}', user)));
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(SCIM_CT);
     expect(res.body).toEqual(scimError(400, 'invalidSyntax'));

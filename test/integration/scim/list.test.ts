@@ -156,6 +156,8 @@ describe('list and search on seeded data', () => {
       ['startIndex=-4&count=1', { totalResults: 5, startIndex: 1, itemsPerPage: 1, Resources: ['alice'] }],
       ['count=-1', { totalResults: 5, startIndex: 1, itemsPerPage: 0, Resources: [] }],
       ['STARTINDEX=2&COUNT=1', { totalResults: 5, startIndex: 2, itemsPerPage: 1, Resources: ['bob'] }],
+      ['startIndex=99999999999999999999', { totalResults: 5, startIndex: Number.MAX_SAFE_INTEGER, itemsPerPage: 0, Resources: [] }],
+      ['count=99999999999999999999&startIndex=5', { totalResults: 5, startIndex: 5, itemsPerPage: 1, Resources: ['erin'] }],
       [`filter=${q('active eq false')}&startIndex=2&count=5`, { totalResults: 2, startIndex: 2, itemsPerPage: 1, Resources: ['erin'] }],
     ])('%s', async (query, expected) => {
       expect(await page(query)).toEqual({ schemas: [LIST_URN], ...expected });
@@ -376,6 +378,26 @@ describe('cursor paging (RFC 9865)', () => {
 });
 
 describe('groups and agents in lists', () => {
+  it("GET /Users?filter=groups.value eq … finds a group's members (groups is computed from Group members)", async () => {
+    const t = await buildTestApp();
+    try {
+      const u = await createUser(t, 'alice');
+      await createUser(t, 'bob');
+      const g = await createGroup(t, 'G1', [u.id as string]);
+      const res = await t.http.get(`/Users?filter=${q(`groups.value eq "${g.id as string}"`)}&attributes=userName`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toEqual({
+        schemas: [LIST_URN],
+        totalResults: 1,
+        startIndex: 1,
+        itemsPerPage: 1,
+        Resources: [{ schemas: [USER_URN], id: u.id, userName: 'alice' }],
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('GET /Groups?filter=members.value eq … finds the groups of a member', async () => {
     const t = await buildTestApp();
     try {
@@ -421,6 +443,33 @@ describe('returned: request', () => {
       expect(asked.body).toEqual({ schemas: a.schemas, id, [GOV_URN]: { attestation } });
       const listed = await t.http.get(`/Agents?attributes=${q(`${GOV_URN}:attestation.kid`)}`);
       expect(listed.body.Resources).toEqual([{ schemas: a.schemas, id, [GOV_URN]: { attestation: { kid: 'k1' } } }]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('cursor paging with sortBy', () => {
+  it('walks every resource exactly once in the sorted order, both directions', async () => {
+    const t = await buildTestApp();
+    try {
+      const names = ['delta', 'alpha', 'echo', 'charlie', 'bravo', 'foxtrot', 'golf'];
+      for (const n of names) await createUser(t, n, n === 'echo' ? {} : { displayName: n.toUpperCase() });
+      for (const [order, expected] of [
+        ['ascending', ['ALPHA', 'BRAVO', 'CHARLIE', 'DELTA', 'FOXTROT', 'GOLF', undefined]],
+        ['descending', ['GOLF', 'FOXTROT', 'DELTA', 'CHARLIE', 'BRAVO', 'ALPHA', undefined]],
+      ] as const) {
+        const seen: unknown[] = [];
+        let cursor = '';
+        for (let n = 0; n < 10; n++) {
+          const res = await t.http.get(`/Users?sortBy=displayName&sortOrder=${order}&count=2&cursor=${q(cursor)}`);
+          expect(res.status, JSON.stringify(res.body)).toBe(200);
+          seen.push(...(res.body.Resources as Json[]).map((r) => r.displayName));
+          if (typeof res.body.nextCursor !== 'string') break;
+          cursor = res.body.nextCursor;
+        }
+        expect(seen).toEqual(expected);
+      }
     } finally {
       await t.close();
     }

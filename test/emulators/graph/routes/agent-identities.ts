@@ -4,7 +4,7 @@
  * sponsor pages in microsoft-graph-docs-contrib; Agent ID error codes and FAQ in entra-docs.
  */
 import { badRequest, GraphError, notFound, type GraphResponse } from '../errors.js';
-import { runList, parseSelect, type ListSpec } from '../odata.js';
+import { applyExpand, parseExpand, parseSelect, runList, type ListSpec } from '../odata.js';
 import { hasPermission, PERMISSIONS, requirePermission } from '../permissions.js';
 import { type DirectoryObject } from '../store.js';
 import {
@@ -29,6 +29,25 @@ import {
 
 const MAX_SPONSORS = 100;
 const MAX_GROUP_SPONSORS = 5;
+
+/** `$expand=sponsors` (optionally `sponsors($select=id,displayName)`) on agent identity reads. */
+function agentSpec(ctx: OpContext): ListSpec {
+  return {
+    ...AGENT_LIST_SPEC,
+    expand: {
+      sponsors: (item, select) => {
+        const { store } = ctx.env;
+        const objs = store.sponsorIds(String(item['id'])).flatMap((sid) => store.live(sid) ?? []);
+        return directoryObjects(ctx, objs).map((o) => {
+          if (!select) return o;
+          const out: Record<string, unknown> = { '@odata.type': o['@odata.type'] };
+          for (const p of select) if (p in o) out[p] = o[p];
+          return out;
+        });
+      },
+    },
+  };
+}
 
 export const AGENT_LIST_SPEC: ListSpec = {
   type: 'agentIdentity',
@@ -174,7 +193,7 @@ function list(ctx: OpContext): GraphResponse {
     .liveOfKinds(['agentIdentity'])
     .filter((o) => store.isIndexed(o))
     .map((o) => store.render(o));
-  const result = runList(items, { query: ctx.query, headers: ctx.headers, collectionUrl: collectionUrl(ctx), signer: ctx.env.signer }, AGENT_LIST_SPEC);
+  const result = runList(items, { query: ctx.query, headers: ctx.headers, collectionUrl: collectionUrl(ctx), signer: ctx.env.signer }, agentSpec(ctx));
   return collection(ctx, 'servicePrincipals/microsoft.graph.agentIdentity', result);
 }
 
@@ -198,6 +217,8 @@ export function getAgentIdentity(ctx: OpContext, id: string): GraphResponse {
     Object.assign(out, full);
     delete out['customSecurityAttributes'];
   }
+  const spec = agentSpec(ctx);
+  applyExpand([out], [full], parseExpand(ctx.query, spec), spec);
   return entity(ctx, 'servicePrincipals/$entity', out);
 }
 
