@@ -38,6 +38,8 @@ const seconds = Number(arg('seconds', '4'));
 const concurrency = Number(arg('concurrency', '8'));
 const httpCreates = Number(arg('creates', '3000'));
 const cpuProf = process.argv.includes('--cpu-prof');
+/** run only phases whose name contains this text (profiling one path) */
+const only = arg('only', '');
 const pgUrl = process.env.AGENTROSTER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 interface Phase {
@@ -85,6 +87,7 @@ async function measure(
   spec: Omit<LoadSpec, 'url' | 'durationMs' | 'concurrency'> & { concurrency?: number },
   url: URL,
 ): Promise<Phase> {
+  process.stderr.write(`  ${store} ${n}: ${name} …\n`);
   const cpu0 = cpuMs(pid);
   const r = await runLoad({ url, durationMs: seconds * 1000, concurrency: spec.concurrency ?? concurrency, ...spec });
   const cpu = cpuMs(pid) - cpu0;
@@ -151,8 +154,9 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     {
       AGENTROSTER_DATABASE_URL: url,
       ...(schema ? { AGENTROSTER_DATABASE_SCHEMA: schema } : {}),
-      AGENTROSTER_LOG_LEVEL: 'warn',
+      AGENTROSTER_LOG_LEVEL: 'info',
       AGENTROSTER_SYNC_TARGETS: 'entra',
+      ...(process.env.BENCH_SQLITE_SYNC ? { AGENTROSTER_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNC } : {}),
       AGENTROSTER_HOST: '127.0.0.1',
       AGENTROSTER_RECORD_KEY: Buffer.alloc(32, 7).toString('base64'),
     },
@@ -170,10 +174,12 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     const ids: string[] = [];
     const seedStart = new Date().toISOString();
 
+    process.stderr.write('  seeding …\n');
     // bulk path for all but the last `httpCreates` agents
     const viaHttp = Math.min(n, httpCreates);
     await bulkSeed(store, 0, n - viaHttp, sponsor, ids);
 
+    process.stderr.write('  create …\n');
     // create through the API: durable commit with audit event and outbox row
     const created: string[] = [];
     let next = n - viaHttp;
@@ -207,8 +213,10 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     const pick = <T>(a: T[]) => a[Math.floor(Math.random() * a.length)]!;
     const rnd = (k: number) => Math.floor(Math.random() * k);
     const q = (f: string, extra = '') => `${P}/Agents?filter=${encodeURIComponent(f)}${extra}`;
-    const m = (name: string, spec: Omit<LoadSpec, 'url' | 'durationMs' | 'concurrency'> & { concurrency?: number }) =>
-      measure(pid, kind, n, name, spec, base).then((p) => phases.push(p));
+    const m = async (name: string, spec: Omit<LoadSpec, 'url' | 'durationMs' | 'concurrency'> & { concurrency?: number }) => {
+      if (only && !name.includes(only)) return;
+      phases.push(await measure(pid, kind, n, name, spec, base));
+    };
 
     await m('GET /Agents/{id}', { requests: 1e9, request: () => ({ method: 'GET', path: `${P}/Agents/${pick(ids)}`, headers: auth }) });
     await m('filter agentUserName eq', { requests: 1e9, request: () => ({ method: 'GET', path: q(`agentUserName eq "agent-${rnd(n)}"`), headers: auth }) });

@@ -32,6 +32,7 @@ export interface AppOptions {
 }
 
 const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createApp(o: AppOptions): express.Express {
@@ -68,9 +69,12 @@ export function createApp(o: AppOptions): express.Express {
     }
     next();
   });
-  scim.use(express.json({ type: JSON_TYPES, limit: o.maxBodyBytes, strict: true }));
+  const parseJson = express.json({ type: JSON_TYPES, limit: o.maxBodyBytes, strict: true });
+  // Only requests that carry a body pay for the body parser.
+  scim.use((req, res, next) => (BODY_METHODS.has(req.method) ? parseJson(req, res, next) : next()));
   scim.use(authenticate(o.store));
   if (o.records) scim.use(o.records.scim);
+
 
   const contextOf = (req: Request): RequestContext => {
     const p = req.principal!;
@@ -82,6 +86,10 @@ export function createApp(o: AppOptions): express.Express {
     };
   };
 
+  // Resource endpoints first: they carry almost all traffic.
+  for (const rt of o.service.registry.resourceTypes()) {
+    scim.use(rt.type.endpoint, resourceRouter(o.service, rt, contextOf));
+  }
   scim.use(discoveryRouter(o.service.registry, baseUrlOf, { maxOperations: o.bulkMaxOperations, maxPayloadSize: o.maxBodyBytes }));
   scim.post('/Bulk', async (req, res) => {
     requireScope(req, 'scim.read');
@@ -92,9 +100,6 @@ export function createApp(o: AppOptions): express.Express {
   scim.all('/Me', () => {
     throw new ScimError(501, '/Me is not supported: tokens belong to clients, not to SCIM Users');
   });
-  for (const rt of o.service.registry.resourceTypes()) {
-    scim.use(rt.type.endpoint, resourceRouter(o.service, rt, contextOf));
-  }
   scim.use((req) => {
     throw new ScimError(404, `no SCIM endpoint at ${req.method} ${req.path}`);
   });

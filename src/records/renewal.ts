@@ -1,14 +1,14 @@
 // Renews the signed records of active agents before they expire (R20): every run re-signs the
 // records of active agents whose validUntil falls within the renewal window (or that have none
-// yet, e.g. agents created before records existed). A renewal is a write of its own: the agent's
-// version advances, an audit event "renew-record" is written in the same commit, and the signed
+// yet, e.g. agents created before records existed). A renewal is not a change of the agent: its
+// version and lastModified stay (so IGA delta reads and ETags do not churn daily), the record keeps
+// the same version claim, and an audit event "renew-record" notes the new expiry. The signed
 // content is unchanged, so the previous record is not revoked (it simply expires later).
 // Several instances may run it at once: a version conflict means another writer re-signed it.
 
 import type { Logger } from 'pino';
 import { GOVERNANCE_URN } from '../agents/records/claims.js';
 import type { Clock } from '../resources/context.js';
-import { diffResources } from '../resources/diff.js';
 import type { Filter } from '../scim/filter/ast.js';
 import type { ResourceTypeInfo } from '../scim/registry.js';
 import { RowMissing, type Store, VersionConflict } from '../store/types.js';
@@ -104,7 +104,7 @@ export class RecordRenewal {
       const page = await store.list(agentType, { filter, startIndex: 1, count: PAGE, cursor, withoutTotal: true });
       for (const row of page.resources) {
         const at = clock.now().toISOString();
-        const version = row.version + 1;
+        const version = row.version;
         try {
           const current = { ...row.data, id: row.id };
           const attestation = await issuer.attest(current, current, version, at);
@@ -115,7 +115,7 @@ export class RecordRenewal {
           }
           const { id: _id, ...data } = withAttestation(current, attestation);
           await store.commit({
-            writes: [{ kind: 'update', type: 'Agent', id: row.id, data, at, expectedVersion: row.version, before: row.data }],
+            writes: [{ kind: 'update', type: 'Agent', id: row.id, data, at, expectedVersion: row.version, before: row.data, keepMeta: true }],
             audit: [
               {
                 action: 'renew-record',
@@ -123,7 +123,7 @@ export class RecordRenewal {
                 resourceId: row.id,
                 actor: { client: 'system' },
                 reason: 'signed record renewed before it expires',
-                changes: diffResources(row.data, data),
+                changes: { validUntil: { before: before?.validUntil ?? null, after: attestation.validUntil } },
                 version,
                 at,
               },

@@ -55,7 +55,21 @@ export interface OutboxInput {
 
 export type Write =
   | { kind: 'insert'; type: string; id: string; data: Json; at: string }
-  | { kind: 'update'; type: string; id: string; data: Json; at: string; expectedVersion: number; before?: Json }
+  | {
+      kind: 'update';
+      type: string;
+      id: string;
+      data: Json;
+      at: string;
+      expectedVersion: number;
+      before?: Json;
+      /**
+       * Keep version and lastModified: for server-side refreshes that are not changes of the
+       * resource (a signed record renewed before it expires), so clients' delta reads and ETags
+       * do not churn.
+       */
+      keepMeta?: boolean;
+    }
   | { kind: 'delete'; type: string; id: string; expectedVersion?: number };
 
 export interface Commit {

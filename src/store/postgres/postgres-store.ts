@@ -199,10 +199,17 @@ export class PostgresStore implements Store {
             ((await client.query('SELECT data FROM resources WHERE type = $1 AND id = $2', [w.type, w.id])).rows[0]?.data as
               | Json
               | undefined);
-          const r = await client.query(
-            'UPDATE resources SET data = $1, version = version + 1, last_modified = $2 WHERE type = $3 AND id = $4 AND version = $5',
-            [w.data, w.at, w.type, w.id, w.expectedVersion],
-          );
+          const r = w.keepMeta
+            ? await client.query('UPDATE resources SET data = $1 WHERE type = $2 AND id = $3 AND version = $4', [
+                w.data,
+                w.type,
+                w.id,
+                w.expectedVersion,
+              ])
+            : await client.query(
+                'UPDATE resources SET data = $1, version = version + 1, last_modified = $2 WHERE type = $3 AND id = $4 AND version = $5',
+                [w.data, w.at, w.type, w.id, w.expectedVersion],
+              );
           if (r.rowCount === 0) throw await this.#missingOrConflict(client, w.type, w.id);
           await this.#writeValues(client, w.type, w.id, before, w.data);
         } else {

@@ -60,6 +60,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #registry: SchemaRegistry;
   readonly #stmts = new Map<string, Database.Statement>();
+  readonly #pending: { c: Commit; resolve: () => void; reject: (e: unknown) => void }[] = [];
   readonly #translators = new Map<string, SqlFilterTranslator>();
   readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
@@ -159,8 +160,44 @@ export class SqliteStore implements Store {
     return rows.map((r) => r.detail);
   }
 
-  async commit(c: Commit): Promise<void> {
-    const run = this.#db.transaction(() => {
+  /**
+   * Group commit: commits requested in the same turn of the event loop share one SQLite
+   * transaction (one WAL append and fsync), each inside its own savepoint so that one failing
+   * commit (a uniqueness conflict, a stale version) rolls back alone. Every promise settles only
+   * after the transaction is durable.
+   */
+  commit(c: Commit): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ c, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending.splice(0);
+    const outcomes: unknown[] = [];
+    const apply = this.#db.transaction((c: Commit) => this.#apply(c));
+    const all = this.#db.transaction(() => {
+      for (const item of batch) {
+        try {
+          apply(item.c); // nested: a savepoint, rolled back alone on error
+          outcomes.push(undefined);
+        } catch (e) {
+          outcomes.push(this.#mapConstraint(e) ?? e);
+        }
+      }
+    });
+    try {
+      all.immediate();
+    } catch (e) {
+      for (const item of batch) item.reject(this.#mapConstraint(e));
+      return;
+    }
+    batch.forEach((item, i) => (outcomes[i] === undefined ? item.resolve() : item.reject(outcomes[i])));
+  }
+
+  #apply(c: Commit): void {
+    {
       for (const w of c.writes) {
         if (w.kind === 'insert') {
           this.#stmt(
@@ -170,9 +207,16 @@ export class SqliteStore implements Store {
           this.#stmt('INSERT INTO resource_counts (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1').run(w.type);
         } else if (w.kind === 'update') {
           const before = w.before ?? this.#currentData(w.type, w.id);
-          const info = this.#stmt(
-            'UPDATE resources SET data = ?, version = version + 1, last_modified = ? WHERE type = ? AND id = ? AND version = ?',
-          ).run(JSON.stringify(w.data), w.at, w.type, w.id, w.expectedVersion);
+          const info = w.keepMeta
+            ? this.#stmt('UPDATE resources SET data = ? WHERE type = ? AND id = ? AND version = ?').run(
+                JSON.stringify(w.data),
+                w.type,
+                w.id,
+                w.expectedVersion,
+              )
+            : this.#stmt(
+                'UPDATE resources SET data = ?, version = version + 1, last_modified = ? WHERE type = ? AND id = ? AND version = ?',
+              ).run(JSON.stringify(w.data), w.at, w.type, w.id, w.expectedVersion);
           if (info.changes === 0) {
             const exists = this.#stmt('SELECT 1 FROM resources WHERE type = ? AND id = ?').get(w.type, w.id);
             throw exists ? new VersionConflict(w.type, w.id) : new RowMissing(w.type, w.id);
@@ -201,11 +245,6 @@ export class SqliteStore implements Store {
           'INSERT INTO outbox (target, resource_type, resource_id, action, version, created, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         ).run(o.target, o.resourceType, o.resourceId, o.action, o.version, new Date().toISOString(), new Date().toISOString());
       }
-    });
-    try {
-      run.immediate();
-    } catch (e) {
-      throw this.#mapConstraint(e);
     }
   }
 

@@ -383,19 +383,23 @@ describe('signed agent records', () => {
     expect(await t.ar.records.renewal.runOnce()).toEqual({ renewed: 1, skipped: 0, failed: 0 });
     const att = await t.attestation(id);
     const renewed = claimsOf(att.recordJws as string);
-    expect(renewed).toMatchObject({ version: 2, iat: Math.floor(now().getTime() / 1000), exp: Math.floor(now().getTime() / 1000) + 24 * 3600 });
+    // a renewal is not a change of the agent: same version, later expiry
+    expect(renewed).toMatchObject({ version: 1, iat: Math.floor(now().getTime() / 1000), exp: Math.floor(now().getTime() / 1000) + 24 * 3600 });
+    const got = await t.http.get(`/scim/v2/Agents/${id}`).set('Authorization', `Bearer ${t.token}`);
+    expect(got.headers.etag).toBe('W/"1"');
+    expect(got.body.meta.lastModified).toBe(active.meta && (active.meta as { lastModified: string }).lastModified);
     expect(att.minValidVersion).toBeUndefined();
     expect(await t.attestation(suspended.id as string)).toEqual(sleepy);
 
     const jwks = await t.jwks();
     const list = await t.statusList();
     expect((await verify(first, { jwks, statusList: list, now: now() })).claims.version).toBe(1);
-    expect((await verify(att.recordJws as string, { jwks, statusList: list, now: now() })).claims.version).toBe(2);
+    expect((await verify(att.recordJws as string, { jwks, statusList: list, now: now() })).claims.iat).toBe(renewed.iat);
     expect(await t.ar.records.renewal.runOnce()).toEqual({ renewed: 0, skipped: 0, failed: 0 });
     const audit = (await allAudit({ store: t.ar.store } as never)).filter((e) => e.resourceId === id);
     expect(audit.map((e) => [e.action, e.version, e.actor.client])).toEqual([
       ['create', 1, expect.stringMatching(/^records-admin-\d+$/)],
-      ['renew-record', 2, 'system'],
+      ['renew-record', 1, 'system'],
     ]);
     // a record that would have expired with no renewal (server down) is renewed on the next run
     t.clock.advance(30 * HOUR);
