@@ -69,6 +69,7 @@ export class SqlFilterTranslator {
 
   /** The sort key expression of a sortBy attribute. */
   sortKey(sort: SortSpec): string {
+    if (this.#isComputedGroups(sort.path)) throw invalidFilter('cannot sort by groups (computed from Group membership)');
     const t = this.#target(sort.path, 'sort');
     const d = this.#d;
     if (t.column) return t.column;
@@ -116,8 +117,12 @@ export class SqlFilterTranslator {
       case 'not':
         return this.#not(this.#node(f.filter, params));
       case 'present':
+        if (this.#isComputedGroups(f.path)) return this.#groups({ kind: 'present', path: { attr: 'value' } }, params);
         return this.#present(this.#target(f.path, 'filter'));
       case 'compare': {
+        if (this.#isComputedGroups(f.path)) {
+          return this.#groups({ ...f, path: { attr: f.path.sub ?? 'value' } }, params);
+        }
         const t = this.#target(f.path, 'filter');
         if (f.value === null) {
           if (f.op === 'eq') return this.#not(this.#present(t));
@@ -128,8 +133,47 @@ export class SqlFilterTranslator {
         return this.#compareTarget(t, f.op, f.value, params);
       }
       case 'valuePath':
+        if (this.#isComputedGroups(f.path)) return this.#groups(f.filter, params);
         return this.#valuePath(f.path, f.filter, params);
     }
+  }
+
+  /** `groups` of Users and Agents is computed from Group members, not stored: it is never in the JSON. */
+  #isComputedGroups(path: AttrPath): boolean {
+    if (path.attr.toLowerCase() !== 'groups') return false;
+    const r = this.#registry.resolve(this.#rt, path);
+    return r !== undefined && !r.extension && r.attribute.mutability === 'readOnly' && this.#rt.type.name !== 'Group';
+  }
+
+  /**
+   * A filter over the groups a resource belongs to, through the member index: `value` is the
+   * group's id, `display` its displayName, `type` is always "direct".
+   */
+  #groups(inner: Filter, params: unknown[]): string {
+    const d = this.#d;
+    const r = this.#registry.resolve(this.#rt, { attr: 'groups' })!;
+    const subs = r.attribute.subAttributes ?? [];
+    const group = this.#registry.resourceType('Group');
+    const displayDef = group?.attributes.find((a) => a.name === 'displayName');
+    const member = `v.type = 'Group' AND v.attr = 'members.value'`;
+    // the common case, an exact group id: an index lookup of the members
+    if (inner.kind === 'compare' && inner.op === 'eq' && inner.path.attr.toLowerCase() === 'value' && typeof inner.value === 'string') {
+      params.push(inner.value);
+      return `(${d.fold('r.id')} IN (SELECT v.value FROM resource_values v WHERE ${member} AND v.id = ?))`;
+    }
+    const cond = this.#inner(
+      inner,
+      subs,
+      (sub) => {
+        if (sub.name === 'value') return 'v.id';
+        if (sub.name === 'display' && displayDef) return valueExpr(d, 'g.data', ['displayName'], { ...sub, caseExact: displayDef.caseExact });
+        if (sub.name === 'type') return `'direct'`;
+        throw invalidFilter(`groups.${sub.name} cannot be used in a filter`);
+      },
+      (sub) => (sub.name === 'value' ? 'v.id' : sub.name === 'display' ? d.text('g.data', ['displayName']) : `'direct'`),
+      params,
+    );
+    return `(EXISTS (SELECT 1 FROM resource_values v JOIN resources g ON g.type = 'Group' AND g.id = v.id WHERE ${member} AND v.value = ${d.fold('r.id')} AND ${cond}))`;
   }
 
   #resolve(path: AttrPath, purpose: 'filter' | 'sort') {
@@ -289,6 +333,11 @@ export class SqlFilterTranslator {
     if (eq && this.#mvIndexed.has(`${key}.${eq.sub.name}`.toLowerCase())) {
       const pre: unknown[] = [];
       const eqSql = this.#cmp('v.value', eq.sub, 'eq', eq.value, pre);
+      if (inner.kind === 'compare') {
+        // the equality is the whole filter: the index answers it exactly, no JSON re-check needed
+        params.push(...pre);
+        return `(r.id IN (SELECT v.id FROM resource_values v WHERE v.type = ${this.#typeLiteral} AND v.attr = '${key}.${eq.sub.name}' AND ${eqSql}))`;
+      }
       params.push(...pre, ...existsParams);
       return `(r.id IN (SELECT v.id FROM resource_values v WHERE v.type = ${this.#typeLiteral} AND v.attr = '${key}.${eq.sub.name}' AND ${eqSql}) AND ${exists})`;
     }

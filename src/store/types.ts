@@ -219,6 +219,12 @@ export interface Store {
   sync: SyncStateStore;
   /** Highest applied migration version. */
   schemaVersion(): Promise<number>;
+  /**
+   * Refreshes the query planner's statistics (SQLite PRAGMA optimize / PostgreSQL ANALYZE), so that
+   * a selective filter drives the query from its index. Run after bulk loads; the server also runs it
+   * at start and hourly.
+   */
+  optimize(): Promise<void>;
   get(type: string, id: string): Promise<StoredResource | undefined>;
   getMany(type: string, ids: string[]): Promise<StoredResource[]>;
   list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult>;

@@ -132,6 +132,11 @@ export class PostgresStore implements Store {
     }
   }
 
+  async optimize(): Promise<void> {
+    await this.#pool.query('ANALYZE resources');
+    await this.#pool.query('ANALYZE resource_values');
+  }
+
   async schemaVersion(): Promise<number> {
     const r = await this.#pool.query('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
     return Number(r.rows[0].v);

@@ -60,6 +60,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #registry: SchemaRegistry;
   readonly #stmts = new Map<string, Database.Statement>();
+  readonly #optimizer: NodeJS.Timeout;
   readonly #pending: { c: Commit; resolve: () => void; reject: (e: unknown) => void }[] = [];
   readonly #translators = new Map<string, SqlFilterTranslator>();
   readonly #mv: MultiValuedIndex[];
@@ -84,6 +85,10 @@ export class SqliteStore implements Store {
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
     this.#migrate(opts.targetVersion);
+    this.#db.pragma('optimize=0x10002');
+    // A long-lived connection should re-run it now and then (sqlite.org/pragma.html#pragma_optimize).
+    this.#optimizer = setInterval(() => this.#db.pragma('optimize'), 3_600_000);
+    this.#optimizer.unref();
     this.tokens = new SqliteTokens(this.#db);
     this.outbox = new SqliteOutbox(this.#db);
     this.sync = new SqliteSyncState(this.#db);
@@ -108,6 +113,11 @@ export class SqliteStore implements Store {
       }
     });
     apply.immediate();
+  }
+
+  async optimize(): Promise<void> {
+    // 0x10002: analyse every table that needs it, without the usual per-table time limit
+    this.#db.pragma('optimize=0x10002');
   }
 
   async schemaVersion(): Promise<number> {
@@ -364,6 +374,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#optimizer);
     this.#db.close();
   }
 }

@@ -360,6 +360,13 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(after.get(u2)).toBeUndefined();
       const hits = await store.list(GROUP, { filter: parseFilter(`members[value eq "${u2}"]`), startIndex: 1, count: 10 });
       expect(hits.total).toBe(0);
+      // a User's computed `groups` is filterable through the member index
+      const ids = async (f: string) => (await store.list(USER, { filter: parseFilter(f), startIndex: 1, count: 100 })).resources.map((r) => r.id);
+      expect(await ids(`groups.value eq "${g}"`)).toEqual([u1]);
+      expect(await ids(`groups[display eq "team" and type eq "direct"]`)).toEqual([u1]);
+      expect(await ids(`groups pr and userName sw "member."`)).toEqual([u1]);
+      expect(await ids(`not (groups pr) and userName sw "member."`)).toEqual([u2]);
+      await expect(store.list(USER, { sort: { path: { attr: 'groups' }, descending: false }, startIndex: 1, count: 1 })).rejects.toMatchObject({ scimType: 'invalidFilter' });
     });
 
     describe('outbox', () => {
