@@ -9,6 +9,8 @@ export interface OpenStoreOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** PostgreSQL schema (namespace) for the tables; default public */
   pgSchema?: string;
+  /** SQLite group commit window in milliseconds */
+  groupCommitMs?: number;
 }
 
 export function sqlitePathOf(url: string): string | undefined {
@@ -19,7 +21,13 @@ export function sqlitePathOf(url: string): string | undefined {
 
 export async function openStore(registry: SchemaRegistry, url: string, o: OpenStoreOptions = {}): Promise<Store> {
   const path = sqlitePathOf(url);
-  if (path !== undefined) return new SqliteStore(registry, { path, ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}) });
+  if (path !== undefined) {
+    return new SqliteStore(registry, {
+      path,
+      ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}),
+      ...(o.groupCommitMs !== undefined ? { groupCommitMs: o.groupCommitMs } : {}),
+    });
+  }
   if (/^postgres(ql)?:\/\//.test(url)) {
     return PostgresStore.open(registry, { url, ...(o.pgSchema ? { schema: o.pgSchema } : {}) });
   }

@@ -42,6 +42,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** migrate only up to this version (tests of upgrades from older databases) */
   targetVersion?: number;
+  /** how long a commit waits for others to share its transaction (0: the next event-loop turn) */
+  groupCommitMs?: number;
 }
 
 function toStored(r: Row): StoredResource {
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
   readonly #registry: SchemaRegistry;
   readonly #stmts = new Map<string, Database.Statement>();
   readonly #optimizer: NodeJS.Timeout;
+  readonly #groupCommitMs: number;
   readonly #pending: { c: Commit; resolve: () => void; reject: (e: unknown) => void }[] = [];
   readonly #translators = new Map<string, SqlFilterTranslator>();
   readonly #mv: MultiValuedIndex[];
@@ -84,6 +87,7 @@ export class SqliteStore implements Store {
     );
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
+    this.#groupCommitMs = opts.groupCommitMs ?? 0;
     this.#migrate(opts.targetVersion);
     this.#db.pragma('optimize=0x10002');
     // A long-lived connection should re-run it now and then (sqlite.org/pragma.html#pragma_optimize).
@@ -179,7 +183,11 @@ export class SqliteStore implements Store {
   commit(c: Commit): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ c, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+      // Wait up to groupCommitMs for company: concurrent writers then share one transaction.
+      if (this.#pending.length === 1) {
+        if (this.#groupCommitMs > 0) setTimeout(() => this.#flush(), this.#groupCommitMs);
+        else setImmediate(() => this.#flush());
+      }
     });
   }
 
