@@ -1,6 +1,6 @@
 // Row → domain object mapping shared by the SQLite and PostgreSQL stores (column names are the same).
 
-import type { Json, OutboxRow, SigningKeyRecord, SyncLink, TokenRecord } from './types.js';
+import type { AuditEvent, Json, OutboxRow, SigningKeyRecord, SyncLink, TokenRecord } from './types.js';
 
 export type Raw = Record<string, unknown>;
 
@@ -59,4 +59,43 @@ export function keyRow(r: Raw): SigningKeyRecord {
   if (r.retired_at) k.retiredAt = r.retired_at as string;
   if (r.verify_until) k.verifyUntil = r.verify_until as string;
   return k;
+}
+
+/** The column values of an audit_events row, in INSERT order (both stores use the same columns). */
+export function auditColumns(ev: AuditEvent): unknown[] {
+  return [
+    ev.seq,
+    ev.id,
+    ev.at,
+    ev.action,
+    ev.resourceType,
+    ev.resourceId,
+    JSON.stringify(ev.actor),
+    ev.requestId ?? null,
+    ev.reason ?? null,
+    ev.changes === undefined ? null : JSON.stringify(ev.changes),
+    ev.version ?? null,
+    ev.prevHash,
+    ev.hash,
+  ];
+}
+
+export function auditRow(x: Raw): AuditEvent {
+  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+  const ev: AuditEvent = {
+    seq: Number(x.seq),
+    id: x.id as string,
+    at: x.at as string,
+    action: x.action as string,
+    resourceType: x.resource_type as string,
+    resourceId: x.resource_id as string,
+    actor: parse(x.actor) as AuditEvent['actor'],
+    prevHash: x.prev_hash as string,
+    hash: x.hash as string,
+  };
+  if (x.request_id !== null && x.request_id !== undefined) ev.requestId = x.request_id as string;
+  if (x.reason !== null && x.reason !== undefined) ev.reason = x.reason as string;
+  if (x.changes !== null && x.changes !== undefined) ev.changes = parse(x.changes) as Json;
+  if (x.version !== null && x.version !== undefined) ev.version = Number(x.version);
+  return ev;
 }

@@ -11,7 +11,7 @@ import { SqlFilterTranslator } from '../filter-sql.js';
 import { finishList, planList } from '../list-sql.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
-import { type Raw, tokenRow } from '../rows.js';
+import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
 import { numberPlaceholders, postgresDialect } from '../sql-dialect.js';
 import {
   type AuditEvent,
@@ -280,21 +280,7 @@ export class PostgresStore implements Store {
       await client.query(
         `INSERT INTO audit_events (seq, id, at, action, resource_type, resource_id, actor, request_id, reason, changes, version, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          seq,
-          ev.id,
-          a.at,
-          a.action,
-          a.resourceType,
-          a.resourceId,
-          JSON.stringify(a.actor),
-          a.requestId ?? null,
-          a.reason ?? null,
-          a.changes === undefined ? null : JSON.stringify(a.changes),
-          a.version ?? null,
-          prevHash,
-          hash,
-        ],
+        auditColumns({ ...ev, hash }),
       );
       prevHash = hash;
     }
@@ -332,24 +318,7 @@ export class PostgresStore implements Store {
 
   async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
     const r = await this.#pool.query('SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
-    return r.rows.map((x: Raw) => {
-      const ev: AuditEvent = {
-        seq: Number(x.seq),
-        id: x.id as string,
-        at: x.at as string,
-        action: x.action as string,
-        resourceType: x.resource_type as string,
-        resourceId: x.resource_id as string,
-        actor: x.actor as AuditEvent['actor'],
-        prevHash: x.prev_hash as string,
-        hash: x.hash as string,
-      };
-      if (x.request_id !== null) ev.requestId = x.request_id as string;
-      if (x.reason !== null) ev.reason = x.reason as string;
-      if (x.changes !== null) ev.changes = x.changes as Json;
-      if (x.version !== null) ev.version = Number(x.version);
-      return ev;
-    });
+    return (r.rows as Raw[]).map(auditRow);
   }
 
   /** For tests and tools. */

@@ -29,7 +29,7 @@ import {
   type KeyStore,
   VersionConflict,
 } from '../types.js';
-import { tokenRow } from '../rows.js';
+import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
 import { SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -279,21 +279,7 @@ export class SqliteStore implements Store {
       seq += 1;
       const ev: Omit<AuditEvent, 'hash'> = { ...a, seq, id: randomUUID(), prevHash };
       const hash = auditHash(ev);
-      ins.run(
-        seq,
-        ev.id,
-        a.at,
-        a.action,
-        a.resourceType,
-        a.resourceId,
-        JSON.stringify(a.actor),
-        a.requestId ?? null,
-        a.reason ?? null,
-        a.changes === undefined ? null : JSON.stringify(a.changes),
-        a.version ?? null,
-        prevHash,
-        hash,
-      );
+      ins.run(...auditColumns({ ...ev, hash }));
       prevHash = hash;
     }
   }
@@ -341,39 +327,8 @@ export class SqliteStore implements Store {
   }
 
   async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
-    const rows = this.#stmt('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as {
-      seq: number;
-      id: string;
-      at: string;
-      action: string;
-      resource_type: string;
-      resource_id: string;
-      actor: string;
-      request_id: string | null;
-      reason: string | null;
-      changes: string | null;
-      version: number | null;
-      prev_hash: string;
-      hash: string;
-    }[];
-    return rows.map((r) => {
-      const ev: AuditEvent = {
-        seq: r.seq,
-        id: r.id,
-        at: r.at,
-        action: r.action,
-        resourceType: r.resource_type,
-        resourceId: r.resource_id,
-        actor: JSON.parse(r.actor) as AuditEvent['actor'],
-        prevHash: r.prev_hash,
-        hash: r.hash,
-      };
-      if (r.request_id !== null) ev.requestId = r.request_id;
-      if (r.reason !== null) ev.reason = r.reason;
-      if (r.changes !== null) ev.changes = JSON.parse(r.changes) as Json;
-      if (r.version !== null) ev.version = r.version;
-      return ev;
-    });
+    const rows = this.#stmt('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as Raw[];
+    return rows.map(auditRow);
   }
 
   /** For tests and tools: raw SQL against the database. */
