@@ -45,7 +45,7 @@ export function validateResource(
   if (!isObject(input)) throw invalidValue('the request body must be a JSON object');
   const existing = opts.existing;
   const body = liftUnqualifiedExtensionAttributes(rt, discardPassword(input));
-  checkSchemasList(registry, rt, body);
+  checkSchemasList(rt, body);
 
   const out: Resource = {};
   const seenExtensions = new Set<string>();
@@ -81,9 +81,6 @@ export function validateResource(
       const kept: Resource = {};
       carryOver(schema.attributes, prior, kept, opts);
       if (Object.keys(kept).length > 0) out[schema.id] = kept;
-    }
-    if (existing.externalId !== undefined && !('externalId' in out) && opts.mode === 'patch') {
-      // externalId removed by PATCH stays removed: nothing to carry.
     }
   }
 
@@ -126,7 +123,7 @@ function liftUnqualifiedExtensionAttributes(rt: ResourceTypeInfo, body: Resource
   return out ?? body;
 }
 
-function checkSchemasList(registry: SchemaRegistry, rt: ResourceTypeInfo, body: Resource): void {
+function checkSchemasList(rt: ResourceTypeInfo, body: Resource): void {
   // RFC 7643 §2.1: attribute names are case-insensitive, `schemas` included (the loop in
   // validateResource already skips it in any case; it must be found in any case here too).
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'schemas');
@@ -138,7 +135,6 @@ function checkSchemasList(registry: SchemaRegistry, rt: ResourceTypeInfo, body: 
   if (!lowered.includes(rt.core.id.toLowerCase())) {
     throw invalidValue(`"schemas" must include "${rt.core.id}" for resource type ${rt.type.name}`);
   }
-  void registry;
 }
 
 /** Keeps the attribute order stable: schemas, id, externalId, core attributes, extensions, meta. */
