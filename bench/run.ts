@@ -29,7 +29,7 @@ const ENTITLEMENTS = 50;
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
 }
 const parseSize = (s: string) => Number(s.toLowerCase().replace(/k$/, '000').replace(/m$/, '000000'));
 const sizes = arg('sizes', '10k').split(',').map(parseSize);
@@ -37,6 +37,7 @@ const storesWanted = arg('stores', 'sqlite,postgres').split(',');
 const seconds = Number(arg('seconds', '4'));
 const concurrency = Number(arg('concurrency', '8'));
 const httpCreates = Number(arg('creates', '3000'));
+const syncTargets = arg('sync-targets', 'entra');
 const cpuProf = process.argv.includes('--cpu-prof');
 /** run only phases whose name contains this text (profiling one path) */
 const only = arg('only', '');
@@ -155,7 +156,8 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
       AGENTROSTER_DATABASE_URL: url,
       ...(schema ? { AGENTROSTER_DATABASE_SCHEMA: schema } : {}),
       AGENTROSTER_LOG_LEVEL: 'info',
-      AGENTROSTER_SYNC_TARGETS: 'entra',
+      // outbox rows are written for these targets (the create target counts them); no worker runs
+      AGENTROSTER_SYNC_TARGETS: syncTargets,
       ...(process.env.BENCH_SQLITE_SYNC ? { AGENTROSTER_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNC } : {}),
       AGENTROSTER_HOST: '127.0.0.1',
       AGENTROSTER_RECORD_KEY: Buffer.alloc(32, 7).toString('base64'),
@@ -170,7 +172,14 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     for (let e = 0; e < ENTITLEMENTS; e++) {
       await runLoad({ url: base, concurrency: 1, requests: 1, durationMs: 10_000, request: () => ({ method: 'POST', path: `${P}/Entitlements`, headers: auth, body: JSON.stringify({ schemas: [ENT_URN], value: `ent-${e}` }) }) });
     }
-    const sponsor = randomUUID();
+    // the sponsor: an active human User (R01)
+    const sponsorRes = await fetch(`${base.origin}${P}/Users`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'sponsor@example.com', active: true }),
+    });
+    if (sponsorRes.status !== 201) throw new Error(`sponsor create failed: ${sponsorRes.status} ${await sponsorRes.text()}`);
+    const sponsor = ((await sponsorRes.json()) as { id: string }).id;
     const ids: string[] = [];
     const seedStart = new Date().toISOString();
 
@@ -178,6 +187,8 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     // bulk path for all but the last `httpCreates` agents
     const viaHttp = Math.min(n, httpCreates);
     await bulkSeed(store, 0, n - viaHttp, sponsor, ids);
+    // as after any bulk import: refresh the planner's statistics (the server also does it hourly)
+    await store.optimize();
 
     process.stderr.write('  create …\n');
     // create through the API: durable commit with audit event and outbox row
@@ -260,7 +271,18 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
         }),
       }),
     });
-    await m('DELETE /Agents/{id}', {
+    // Governance (R14): an agent is taken away by retiring it; DELETE of a non-retired agent is
+    // refused, and DELETE of a retired one keeps the tombstone. Retirement is the removal cost.
+    await m('retire (PATCH lifecycleState retired)', {
+      requests: created.length,
+      request: (i) => ({
+        method: 'PATCH',
+        path: `${P}/Agents/${created[i]}`,
+        headers: auth,
+        body: JSON.stringify({ schemas: [PATCH_URN], Operations: [{ op: 'replace', path: `${GOVERNANCE_URN}:lifecycleState`, value: 'retired' }] }),
+      }),
+    });
+    await m('DELETE /Agents/{id} (retired: tombstone)', {
       requests: created.length,
       request: (i) => ({ method: 'DELETE', path: `${P}/Agents/${created[i]}`, headers: auth }),
     });

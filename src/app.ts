@@ -9,11 +9,20 @@ import { resolveRecordKek } from './records/kek.js';
 import { composeHooks } from './resources/hooks.js';
 import { type Clock, systemClock } from './resources/context.js';
 import { ResourceService } from './resources/service.js';
-import { agentHooks, groupHooks, userHooks } from './resources/type-hooks.js';
+import { Governance } from './resources/governance/index.js';
+import { governancePolicy } from './resources/governance/policy-config.js';
+import { governanceRouter } from './http/governance-routes.js';
 import { loadRegistry } from './scim/load-schemas.js';
 import type { SchemaRegistry } from './scim/registry.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
+import { createEntraConnector } from './connectors/entra/index.js';
+import { createOktaConnector, oktaHookReceiverFor } from './connectors/okta/index.js';
+import { oktaHookRouter } from './http/okta-hook-routes.js';
+import { syncRouter } from './http/sync-routes.js';
+import type { Connector } from './sync/connector.js';
+import { SyncEngine, type SyncTunables, tunablesFromConfig } from './sync/index.js';
+import { externalIdentitiesHook } from './sync/external-identities.js';
 
 export interface Agentroster {
   config: Config;
@@ -24,6 +33,10 @@ export interface Agentroster {
   logger: Logger;
   /** signed agent records: keys, status list, renewal job */
   records: Records;
+  /** agent governance: rules, scheduler (governance.scheduler.runOnce() in tests) */
+  governance: Governance;
+  /** the sync engine, when a sync target with a connector is configured */
+  sync: SyncEngine | undefined;
   close(): Promise<void>;
 }
 
@@ -36,6 +49,19 @@ export interface BuildOptions {
    * (tests control time and run jobs themselves, e.g. records.renewal.runOnce()).
    */
   startJobs?: boolean;
+  /**
+   * Sync: false disables it; `connectors` replace the ones built from the configuration (tests);
+   * `start` runs the workers and reconcilers (default: like startJobs).
+   */
+  sync?: false | { connectors?: Connector[]; tunables?: Partial<SyncTunables>; start?: boolean };
+}
+
+/** The connectors of the configured sync targets (a ConfigError when one is incompletely configured). */
+function syncConnectors(config: Config, logger: Logger): Connector[] {
+  const out: Connector[] = [];
+  if (config.syncTargets.includes('entra')) out.push(createEntraConnector(config, logger));
+  if (config.syncTargets.includes('okta')) out.push(createOktaConnector(config, logger));
+  return out;
 }
 
 export async function buildAgentroster(config: Config, o: BuildOptions = {}): Promise<Agentroster> {
@@ -45,8 +71,10 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
   // Missing record key or issuer in production: fail before the database is touched.
   const kek = resolveRecordKek(config, logger);
   const issuer = resolveIssuer(config, logger);
+  const connectors = o.sync === false ? [] : (o.sync?.connectors ?? syncConnectors(config, logger));
   const store = await openStore(registry, config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
+    groupCommitMs: config.sqliteGroupCommitMs,
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
   });
   let records: Records;
@@ -56,14 +84,28 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     await store.close();
     throw e;
   }
+  const governance = new Governance({
+    policy: governancePolicy(config),
+    registry,
+    store,
+    clock,
+    logger,
+    intervalMs: config.governanceIntervalMinutes * 60_000,
+    agentsInMainUsers: config.agentsInMainUsers,
+  });
   const service = new ResourceService({
     registry,
     store,
     clock,
     // Record signing stays last: it signs the agent exactly as it will be stored.
-    hooks: { User: userHooks, Group: groupHooks, Agent: composeHooks(agentHooks, records.hooks) },
+    // Governance rules first, record signing last: it signs the agent exactly as it will be stored.
+    hooks: governance.hooks(composeHooks(externalIdentitiesHook(store, connectors), records.hooks)),
     outboxTargets: o.outboxTargets ?? config.syncTargets,
   });
+  const sync = connectors.length
+    ? new SyncEngine({ store, registry, service, logger, clock, connectors, tunables: { ...tunablesFromConfig(config), ...(o.sync ? o.sync.tunables : {}) } })
+    : undefined;
+  const oktaHooks = oktaHookReceiverFor(sync, store, config, logger);
   const app = createApp({
     service,
     store,
@@ -73,11 +115,23 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     trustProxy: config.trustProxy,
     ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
     records: recordRouters(records, store),
+    governance: (contextOf) =>
+      governanceRouter(
+        { service, governance, oktaCatalogueUrns: config.oktaCatalogueUrns, maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxBodyBytes },
+        contextOf,
+      ),
+    ...(sync ? { sync: syncRouter(sync, store, { metricsPublic: config.metricsPublic }) } : {}),
+    ...(oktaHooks ? { oktaHooks: oktaHookRouter({ ...oktaHooks, logger, maxBodyBytes: config.maxBodyBytes }) } : {}),
   });
+  governance.bind(service);
   if (o.startJobs ?? o.clock === undefined) records.renewal.start();
+  if (o.startJobs ?? o.clock === undefined) governance.scheduler.start();
+  if (sync && ((o.sync ? o.sync.start : undefined) ?? o.startJobs ?? o.clock === undefined)) sync.start();
   const close = async () => {
+    await sync?.stop();
+    await governance.scheduler.stop();
     await records.renewal.stop();
     await store.close();
   };
-  return { config, registry, store, service, app, logger, records, close };
+  return { config, registry, store, service, app, logger, records, governance, sync, close };
 }

@@ -5,7 +5,9 @@ import { Command, Option } from 'commander';
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createToken, ensureBootstrapToken, parseScopes } from '../http/tokens.js';
+import { registerGovernanceCommands } from './governance-commands.js';
 import { registerRecordCommands } from './record-commands.js';
+import { registerSyncCommands } from './sync-commands.js';
 import { ScimError } from '../scim/errors.js';
 import { loadRegistry } from '../scim/load-schemas.js';
 import { openStore } from '../store/open-store.js';
@@ -116,6 +118,8 @@ program
   });
 
 registerRecordCommands(program);
+registerGovernanceCommands(program);
+registerSyncCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof ScimError) process.stderr.write(`agentroster: ${e.message}\n`);

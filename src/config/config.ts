@@ -25,6 +25,12 @@ export const ConfigSchema = z.object({
   maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('largest accepted request body (413 above)'),
   bulkMaxOperations: z.coerce.number().int().min(1).max(10_000).default(1000).describe('most operations in one /Bulk request'),
   sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite PRAGMA synchronous (FULL: durable on power loss)'),
+  sqliteGroupCommitMs: z.coerce
+    .number()
+    .min(0)
+    .max(50)
+    .default(0)
+    .describe('SQLite group commit window (ms): 0 (default) groups the writes of one event-loop turn; a longer wait measured slower here'),
   syncTargets: z
     .preprocess(
       (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
@@ -32,6 +38,86 @@ export const ConfigSchema = z.object({
     )
     .default([])
     .describe('sync targets that get an outbox row for every agent change (comma-separated: entra, okta)'),
+  // Sync engine (docs/entra.md "Operations").
+  syncConcurrency: z.coerce.number().int().min(1).max(500).default(40).describe('agents a sync worker converges at the same time (the target\'s rate limit paces them)'),
+  syncBatchSize: z.coerce.number().int().min(1).max(1000).default(100).describe('outbox rows a sync worker claims per round trip'),
+  syncLeaseSeconds: z.coerce.number().positive().max(3600).default(120).describe('lease on claimed outbox rows; a crashed worker\'s rows are taken over after it'),
+  syncMaxAttempts: z.coerce.number().int().min(1).max(100).default(8).describe('attempts before an outbox row is parked (agentroster sync parked / sync retry)'),
+  syncBackoffBaseSeconds: z.coerce.number().positive().max(3600).default(2).describe('first retry delay; doubles per attempt, with jitter (never shorter than a Retry-After)'),
+  syncBackoffMaxSeconds: z.coerce.number().positive().max(86_400).default(300).describe('longest retry delay'),
+  syncPollIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000).describe('how often an idle sync worker looks for new outbox rows'),
+  syncReconcile: z
+    .preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off'].includes(v.trim().toLowerCase()) : v), z.boolean())
+    .default(true)
+    .describe('run the reconciler (remote changes flow back); with several instances on one database, enable it on one'),
+  syncDeltaIntervalSeconds: z.coerce.number().min(0).max(86_400).default(60).describe('how often remote changes are read through delta (0: never)'),
+  syncFullCompareIntervalMinutes: z.coerce.number().min(0).max(10_080).default(360).describe('how often every remote object is compared (memberships, sponsors, drift; 0: never)'),
+  syncRetiredDeleteAfterDays: z.coerce.number().min(0).max(3650).default(30).describe('a retired agent is disabled remotely at once and deleted after this many days'),
+  syncCreateConfirmSeconds: z.coerce.number().positive().max(3600).default(60).describe('a create whose answer was lost is looked up by its tag; re-sent only after this long unseen'),
+  metricsPublic: z
+    .preprocess((v) => (typeof v === 'string' ? ['true', '1', 'yes', 'on'].includes(v.trim().toLowerCase()) : v), z.boolean())
+    .default(false)
+    .describe('serve /metrics without a bearer token (default: a token with the admin scope is required)'),
+  // Microsoft Entra ID target (docs/entra.md).
+  entraTenantId: z.string().min(1).optional().describe('Entra tenant id (GUID) or verified domain'),
+  entraClientId: z.string().min(1).optional().describe('application (client) id of agentroster\'s app registration'),
+  entraClientSecret: z.string().min(1).optional().describe('secret: client secret of the app registration (or use entraCertificatePath); never logged'),
+  entraClientSecretFile: z.string().min(1).optional().describe('file holding entraClientSecret, e.g. a mounted secret'),
+  entraCertificatePath: z.string().min(1).optional().describe('PEM file with the app\'s certificate and private key (certificate credential, preferred)'),
+  entraAuthorityHost: z
+    .string()
+    .url()
+    .refine((v) => v.startsWith('https://'), 'must be an https URL')
+    .default('https://login.microsoftonline.com')
+    .describe('Entra login host (national clouds: https://login.microsoftonline.us, https://login.chinacloudapi.cn)'),
+  entraGraphUrl: z
+    .string()
+    .url()
+    .refine((v) => v.startsWith('https://'), 'must be an https URL')
+    .default('https://graph.microsoft.com')
+    .describe('Microsoft Graph host (national clouds: https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn)'),
+  entraGraphApiVersion: z.enum(['v1.0', 'beta']).default('v1.0').describe('Graph API version'),
+  entraMapping: z
+    .enum(['agentIdentity', 'servicePrincipal', 'user'])
+    .default('agentIdentity')
+    .describe('how agents appear in Entra: agentIdentity (Agent ID), or the fallbacks servicePrincipal (application + service principal) and user (employeeType)'),
+  entraBlueprintId: z.string().min(1).optional().describe('appId of the agent identity blueprint (comma-separated: several, filled in order)'),
+  entraAgentsPerBlueprint: z.coerce.number().int().min(1).max(100_000).default(250).describe('agent identities per blueprint (Agent ID quota for app-only callers)'),
+  entraUserDomain: z.string().min(1).optional().describe('user mapping: verified domain of the agent accounts (agent-<id>@domain)'),
+  entraEmployeeType: z.string().min(1).max(64).default('AIAgent').describe('user mapping: employeeType of agent accounts'),
+  entraWritesPerSecond: z.coerce.number().int().min(1).max(1000).default(20).describe('Graph write quota per app and tenant; sync stays just under it'),
+  entraWriteWindowMarginMs: z.coerce.number().int().min(0).max(1000).default(25).describe('safety margin added to each one-second write window (jitter between us and Graph)'),
+  entraBatchSize: z.coerce.number().int().min(1).max(20).default(20).describe('requests per Graph $batch (1 disables batching)'),
+  entraRequestTimeoutSeconds: z.coerce.number().positive().max(600).default(30).describe('timeout of one Graph request'),
+  // Okta target (docs/okta.md).
+  oktaOrgUrl: z.string().url().optional().describe('Okta org URL, e.g. https://example.okta.com'),
+  oktaToken: z.string().min(1).optional().describe('secret: Okta API token (SSWS); or use the OAuth service app (oktaClientId + oktaPrivateKeyPath); never logged'),
+  oktaTokenFile: z.string().min(1).optional().describe('file holding oktaToken, e.g. a mounted secret'),
+  oktaClientId: z.string().min(1).optional().describe('client id of the OAuth service app (private_key_jwt), preferred over an API token'),
+  oktaPrivateKeyPath: z.string().min(1).optional().describe('PEM or JWK file with the service app\'s private key'),
+  oktaKeyId: z.string().min(1).optional().describe('kid of the service app\'s key (when the app has several)'),
+  oktaScopes: z.string().min(1).optional().describe('OAuth scopes to request (space- or comma-separated); default: the ones docs/okta.md lists'),
+  oktaLoginDomain: z
+    .string()
+    .regex(/^@?[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'a domain such as agents.example.com')
+    .optional()
+    .describe('agent logins are agentUserName@this domain when the agentUserName is not email-shaped'),
+  oktaUserType: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _; starts with a letter')
+    .default('aiAgent')
+    .describe('name of the custom Okta user type of agents (created on first use; read-only in Okta once created)'),
+  oktaUserTypeDisplayName: z.string().min(1).default('AI Agent').describe('display name of that user type'),
+  oktaAiAgents: z
+    .preprocess((v) => (typeof v === 'string' ? ['true', '1', 'yes', 'on'].includes(v.trim().toLowerCase()) : v), z.boolean())
+    .default(false)
+    .describe('also register each agent with Okta for AI Agents (/workload-principals, Beta, needs the subscription)'),
+  oktaEventHookSecret: z.string().min(16).optional().describe('secret: value Okta sends in the event hook\'s auth header (enables POST /hooks/okta); never logged'),
+  oktaEventHookSecretFile: z.string().min(1).optional().describe('file holding oktaEventHookSecret'),
+  oktaEventHookHeader: z.string().min(1).default('Authorization').describe('header that carries the event hook secret (Okta: authScheme key)'),
+  oktaMaxConcurrentRequests: z.coerce.number().int().min(1).max(75).default(10).describe('Okta requests in flight at once (the org allows 75 for all clients together)'),
+  oktaMaxRetries: z.coerce.number().int().min(0).max(10).default(4).describe('429 retries within one Okta call, each after X-Rate-Limit-Reset'),
+  oktaRequestTimeoutSeconds: z.coerce.number().positive().max(600).default(30).describe('timeout of one Okta request'),
   trustProxy: z.coerce.boolean().default(false).describe('trust X-Forwarded-* headers (behind a reverse proxy)'),
   // Signed agent records (docs/verifying-agent-records.md).
   mode: z
@@ -58,6 +144,66 @@ export const ConfigSchema = z.object({
     .default(60)
     .describe('validity of the signed revocation list (and of the records of inactive agents)'),
   recordRenewalIntervalMinutes: z.coerce.number().positive().max(1440).default(15).describe('how often active agents\' records are renewed'),
+  // Agent governance (docs/governance.md).
+  approvalRequiredEnvironments: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none') : v),
+      z.array(z.enum(['production', 'staging', 'development', 'test'])),
+    )
+    .default(['production', 'staging', 'development', 'test'])
+    .describe('environments whose new agents wait (pending) for a token with agents.approve ("none": no approval anywhere); agents of the others start active'),
+  seatLimits: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? Object.fromEntries(
+              v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+                .map((pair) => {
+                  const i = pair.lastIndexOf('=');
+                  return [pair.slice(0, i).trim(), Number(pair.slice(i + 1))];
+                }),
+            )
+          : v,
+      z.record(z.string().min(1), z.number().int().min(0)),
+    )
+    .default({})
+    .describe('most non-retired agents per owner team: "teamGroupIdOrName=10,*=50" (* = every other team); none by default'),
+  minSponsors: z.coerce.number().int().min(1).max(100).default(1).describe('sponsor plus co-sponsors an agent needs (R02); below it the agent is non-compliant, then suspended after minSponsorsGraceDays'),
+  minSponsorsGraceDays: z.coerce.number().min(0).max(365).default(7).describe('days below minSponsors before suspension'),
+  recommendedOwners: z.coerce.number().int().min(0).max(100).default(2).describe('technical owners recommended per agent (a compliance-report warning only)'),
+  sponsorDeparturePolicy: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none') : v),
+      z.array(z.enum(['promoteCoSponsor', 'transferToManager'])),
+    )
+    .default(['promoteCoSponsor', 'transferToManager'])
+    .describe('when a sponsor leaves, tried in order: promoteCoSponsor, transferToManager (enterprise manager); "none": suspend after the grace period'),
+  sponsorDepartureGraceDays: z.coerce.number().min(0).max(365).default(7).describe('days an agent without an accountable sponsor stays active before it is suspended (R03)'),
+  reviewIntervalDays: z.coerce.number().int().min(30).max(730).default(90).describe('default reconfirmation interval of an agent (its reviewIntervalDays overrides it; R04)'),
+  reviewGraceDays: z.coerce.number().min(0).max(365).default(14).describe('days after nextReviewDue before an unreviewed agent is suspended (reviewOverdue)'),
+  inactivityDays: z.coerce.number().min(1).max(3650).default(90).describe('days without recorded activity before an active agent counts as inactive (R05)'),
+  inactivityAction: z.enum(['flag', 'suspend', 'suspendThenRetire']).default('suspend').describe('what happens to an inactive agent'),
+  inactivityRetireAfterDays: z.coerce.number().min(1).max(3650).default(30).describe('with suspendThenRetire: days suspended for inactivity before retirement'),
+  privilegedMaxDays: z.coerce.number().int().min(1).max(3650).default(30).describe('longest grant of a privileged entitlement, in days (R06)'),
+  maxCredentialAgeDays: z.coerce.number().int().min(1).max(3650).default(90).describe('a static credential not rotated for this many days is stale (R11)'),
+  grantUnusedDays: z.coerce.number().int().min(1).max(3650).default(60).describe('a grant unused this many days is flagged recommendRevoke in the IGA view (R09)'),
+  agentUserNameSuffix: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'a domain such as agents.example.com')
+    .optional()
+    .describe('userName of agents in the User projection is agentUserName@suffix (for tools that need e-mail-like logins)'),
+  oktaCatalogueUrns: z
+    .preprocess((v) => (typeof v === 'string' ? ['true', '1', 'yes', 'on'].includes(v.trim().toLowerCase()) : v), z.boolean())
+    .default(false)
+    .describe('publish /Entitlements and /Roles of the agents-view under urn:okta:scim:schemas:core:1.0:Entitlement/Role (Okta Identity Governance discovery)'),
+  agentsInMainUsers: z
+    .preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off'].includes(v.trim().toLowerCase()) : v), z.boolean())
+    .default(true)
+    .describe('list agents (userType "Agent") on the main /Users too; false: only at /scim/v2/agents-view/Users (e.g. when an IdP imports /Users)'),
+  governanceIntervalMinutes: z.coerce.number().positive().max(1440).default(5).describe('how often the time-based governance rules run (grace periods, expiries, reviews, inactivity)'),
 });
 
 function decodesTo32Bytes(v: string): boolean {
@@ -78,8 +224,56 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_MAX_BODY_BYTES: 'maxBodyBytes',
   AGENTROSTER_BULK_MAX_OPERATIONS: 'bulkMaxOperations',
   AGENTROSTER_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
+  AGENTROSTER_SQLITE_GROUP_COMMIT_MS: 'sqliteGroupCommitMs',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',
   AGENTROSTER_SYNC_TARGETS: 'syncTargets',
+  AGENTROSTER_SYNC_CONCURRENCY: 'syncConcurrency',
+  AGENTROSTER_SYNC_BATCH_SIZE: 'syncBatchSize',
+  AGENTROSTER_SYNC_LEASE_SECONDS: 'syncLeaseSeconds',
+  AGENTROSTER_SYNC_MAX_ATTEMPTS: 'syncMaxAttempts',
+  AGENTROSTER_SYNC_BACKOFF_BASE_SECONDS: 'syncBackoffBaseSeconds',
+  AGENTROSTER_SYNC_BACKOFF_MAX_SECONDS: 'syncBackoffMaxSeconds',
+  AGENTROSTER_SYNC_POLL_INTERVAL_MS: 'syncPollIntervalMs',
+  AGENTROSTER_SYNC_RECONCILE: 'syncReconcile',
+  AGENTROSTER_SYNC_DELTA_INTERVAL_SECONDS: 'syncDeltaIntervalSeconds',
+  AGENTROSTER_SYNC_FULL_COMPARE_INTERVAL_MINUTES: 'syncFullCompareIntervalMinutes',
+  AGENTROSTER_SYNC_RETIRED_DELETE_AFTER_DAYS: 'syncRetiredDeleteAfterDays',
+  AGENTROSTER_SYNC_CREATE_CONFIRM_SECONDS: 'syncCreateConfirmSeconds',
+  AGENTROSTER_METRICS_PUBLIC: 'metricsPublic',
+  AGENTROSTER_ENTRA_TENANT_ID: 'entraTenantId',
+  AGENTROSTER_ENTRA_CLIENT_ID: 'entraClientId',
+  AGENTROSTER_ENTRA_CLIENT_SECRET: 'entraClientSecret',
+  AGENTROSTER_ENTRA_CLIENT_SECRET_FILE: 'entraClientSecretFile',
+  AGENTROSTER_ENTRA_CERTIFICATE_PATH: 'entraCertificatePath',
+  AGENTROSTER_ENTRA_AUTHORITY_HOST: 'entraAuthorityHost',
+  AGENTROSTER_ENTRA_GRAPH_URL: 'entraGraphUrl',
+  AGENTROSTER_ENTRA_GRAPH_API_VERSION: 'entraGraphApiVersion',
+  AGENTROSTER_ENTRA_MAPPING: 'entraMapping',
+  AGENTROSTER_ENTRA_BLUEPRINT_ID: 'entraBlueprintId',
+  AGENTROSTER_ENTRA_AGENTS_PER_BLUEPRINT: 'entraAgentsPerBlueprint',
+  AGENTROSTER_ENTRA_USER_DOMAIN: 'entraUserDomain',
+  AGENTROSTER_ENTRA_EMPLOYEE_TYPE: 'entraEmployeeType',
+  AGENTROSTER_ENTRA_WRITES_PER_SECOND: 'entraWritesPerSecond',
+  AGENTROSTER_ENTRA_WRITE_WINDOW_MARGIN_MS: 'entraWriteWindowMarginMs',
+  AGENTROSTER_ENTRA_BATCH_SIZE: 'entraBatchSize',
+  AGENTROSTER_ENTRA_REQUEST_TIMEOUT_SECONDS: 'entraRequestTimeoutSeconds',
+  AGENTROSTER_OKTA_ORG_URL: 'oktaOrgUrl',
+  AGENTROSTER_OKTA_TOKEN: 'oktaToken',
+  AGENTROSTER_OKTA_TOKEN_FILE: 'oktaTokenFile',
+  AGENTROSTER_OKTA_CLIENT_ID: 'oktaClientId',
+  AGENTROSTER_OKTA_PRIVATE_KEY_PATH: 'oktaPrivateKeyPath',
+  AGENTROSTER_OKTA_KEY_ID: 'oktaKeyId',
+  AGENTROSTER_OKTA_SCOPES: 'oktaScopes',
+  AGENTROSTER_OKTA_LOGIN_DOMAIN: 'oktaLoginDomain',
+  AGENTROSTER_OKTA_USER_TYPE: 'oktaUserType',
+  AGENTROSTER_OKTA_USER_TYPE_DISPLAY_NAME: 'oktaUserTypeDisplayName',
+  AGENTROSTER_OKTA_AI_AGENTS: 'oktaAiAgents',
+  AGENTROSTER_OKTA_EVENT_HOOK_SECRET: 'oktaEventHookSecret',
+  AGENTROSTER_OKTA_EVENT_HOOK_SECRET_FILE: 'oktaEventHookSecretFile',
+  AGENTROSTER_OKTA_EVENT_HOOK_HEADER: 'oktaEventHookHeader',
+  AGENTROSTER_OKTA_MAX_CONCURRENT_REQUESTS: 'oktaMaxConcurrentRequests',
+  AGENTROSTER_OKTA_MAX_RETRIES: 'oktaMaxRetries',
+  AGENTROSTER_OKTA_REQUEST_TIMEOUT_SECONDS: 'oktaRequestTimeoutSeconds',
   AGENTROSTER_MODE: 'mode',
   AGENTROSTER_RECORD_KEY: 'recordKey',
   AGENTROSTER_RECORD_KEY_FILE: 'recordKeyFile',
@@ -88,6 +282,25 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_RECORD_VALIDITY_HOURS: 'recordValidityHours',
   AGENTROSTER_RECORD_STATUS_LIST_VALIDITY_MINUTES: 'recordStatusListValidityMinutes',
   AGENTROSTER_RECORD_RENEWAL_INTERVAL_MINUTES: 'recordRenewalIntervalMinutes',
+  AGENTROSTER_APPROVAL_REQUIRED_ENVIRONMENTS: 'approvalRequiredEnvironments',
+  AGENTROSTER_SEAT_LIMITS: 'seatLimits',
+  AGENTROSTER_MIN_SPONSORS: 'minSponsors',
+  AGENTROSTER_MIN_SPONSORS_GRACE_DAYS: 'minSponsorsGraceDays',
+  AGENTROSTER_RECOMMENDED_OWNERS: 'recommendedOwners',
+  AGENTROSTER_SPONSOR_DEPARTURE_POLICY: 'sponsorDeparturePolicy',
+  AGENTROSTER_SPONSOR_DEPARTURE_GRACE_DAYS: 'sponsorDepartureGraceDays',
+  AGENTROSTER_REVIEW_INTERVAL_DAYS: 'reviewIntervalDays',
+  AGENTROSTER_REVIEW_GRACE_DAYS: 'reviewGraceDays',
+  AGENTROSTER_INACTIVITY_DAYS: 'inactivityDays',
+  AGENTROSTER_INACTIVITY_ACTION: 'inactivityAction',
+  AGENTROSTER_INACTIVITY_RETIRE_AFTER_DAYS: 'inactivityRetireAfterDays',
+  AGENTROSTER_PRIVILEGED_MAX_DAYS: 'privilegedMaxDays',
+  AGENTROSTER_MAX_CREDENTIAL_AGE_DAYS: 'maxCredentialAgeDays',
+  AGENTROSTER_GRANT_UNUSED_DAYS: 'grantUnusedDays',
+  AGENTROSTER_AGENT_USERNAME_SUFFIX: 'agentUserNameSuffix',
+  AGENTROSTER_OKTA_CATALOGUE_URNS: 'oktaCatalogueUrns',
+  AGENTROSTER_AGENTS_IN_MAIN_USERS: 'agentsInMainUsers',
+  AGENTROSTER_GOVERNANCE_INTERVAL_MINUTES: 'governanceIntervalMinutes',
 };
 
 export class ConfigError extends Error {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { secretKind } from '../agents/secrets.js';
 import { invalidSyntax, ScimError } from '../scim/errors.js';
 import type { RequestContext } from '../resources/context.js';
 import type { ResourceService } from '../resources/service.js';
@@ -29,6 +30,12 @@ export interface AppOptions {
   trustProxy?: boolean;
   /** signed agent records: /.well-known routes (public) and /Agents/{id}/record (records-routes.ts) */
   records?: RecordRouters;
+  /** sync health, operations and /metrics (sync-routes.ts), when a sync target is configured */
+  sync?: express.Router;
+  /** Okta event hooks (okta-hook-routes.ts), mounted at /hooks/okta when configured */
+  oktaHooks?: express.Router;
+  /** agent governance routes (governance-routes.ts), mounted before the resource routes */
+  governance?: (contextOf: (req: Request) => RequestContext) => express.Router;
 }
 
 const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
@@ -55,6 +62,8 @@ export function createApp(o: AppOptions): express.Express {
     res.json({ status: 'ok' });
   });
   if (o.records) app.use(o.records.wellKnown);
+  if (o.sync) app.use(o.sync);
+  if (o.oktaHooks) app.use('/hooks/okta', o.oktaHooks);
 
   const scim = express.Router({ caseSensitive: false });
   scim.use((req, _res, next) => {
@@ -74,6 +83,7 @@ export function createApp(o: AppOptions): express.Express {
   scim.use((req, res, next) => (BODY_METHODS.has(req.method) ? parseJson(req, res, next) : next()));
   scim.use(authenticate(o.store));
   if (o.records) scim.use(o.records.scim);
+  if (o.governance) scim.use(o.governance((req) => contextOf(req)));
 
 
   const contextOf = (req: Request): RequestContext => {
@@ -83,6 +93,7 @@ export function createApp(o: AppOptions): express.Express {
       scopes: p.scopes,
       requestId: req.requestId,
       baseUrl: baseUrlOf(req),
+      ...auditReason(req),
     };
   };
 
@@ -122,6 +133,19 @@ export function createApp(o: AppOptions): express.Express {
     sendError(res, new ScimError(500, `internal error; quote request id ${req.requestId} when reporting it`));
   });
   return app;
+}
+
+/**
+ * X-Audit-Reason: why the caller makes a change, recorded in its audit event (R18). Plain text up to
+ * 500 characters; control characters are dropped, and a secret-looking reason is refused.
+ */
+function auditReason(req: Request): { reason?: string } {
+  const raw = req.get('x-audit-reason');
+  if (raw === undefined) return {};
+  const reason = raw.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, 500);
+  if (reason === '') return {};
+  if (secretKind(reason) !== undefined) throw invalidSyntax('X-Audit-Reason looks like it contains a secret; it is recorded in the audit log');
+  return { reason };
 }
 
 /** body-parser's errors, and our own, as SCIM errors; anything else is internal (undefined). */

@@ -11,6 +11,8 @@ export interface RequestContext {
   requestId: string;
   /** public base URL of the SCIM API, e.g. https://host/scim/v2 (no trailing slash) */
   baseUrl: string;
+  /** why the caller makes this change (X-Audit-Reason), recorded in the audit event */
+  reason?: string;
 }
 
 export interface Clock {

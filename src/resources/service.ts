@@ -21,7 +21,7 @@ import {
 } from '../store/types.js';
 import type { Clock, RequestContext } from './context.js';
 import { diffResources } from './diff.js';
-import type { ResourceHooks } from './hooks.js';
+import type { Effects, ResourceHooks, WriteInfo } from './hooks.js';
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
@@ -107,7 +107,8 @@ export class ResourceService {
   async get(rtName: string, id: string, ctx: RequestContext): Promise<Rendered> {
     const rt = this.resourceType(rtName);
     const row = await this.store.get(rt.type.name, id);
-    if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
+    const visible = this.#hooksOf(rt).visible;
+    if (!row || (visible && !visible(row.data, ctx))) throw notFound(`${rt.type.name} "${id}" not found`);
     const [r] = await this.render(rt, [row], ctx);
     return r!;
   }
@@ -117,7 +118,8 @@ export class ResourceService {
     q: ListQuery,
     ctx: RequestContext,
   ): Promise<{ total: number | undefined; items: Rendered[]; nextCursor?: string }> {
-    const res = await this.store.list(rt, q);
+    const hidden = this.#hooksOf(rt).listFilter?.(ctx);
+    const res = await this.store.list(rt, hidden ? { ...q, filter: q.filter ? { kind: 'and', filters: [q.filter, hidden] } : hidden } : q);
     const items = await this.render(rt, res.resources, ctx);
     return res.nextCursor === undefined ? { total: res.total, items } : { total: res.total, items, nextCursor: res.nextCursor };
   }
@@ -125,23 +127,32 @@ export class ResourceService {
   async create(rtName: string, body: unknown, ctx: RequestContext): Promise<Rendered> {
     const rt = this.resourceType(rtName);
     const hooks = this.#hooksOf(rt);
+    const taken = hooks.intercept ? await hooks.intercept({ kind: 'create', body }, ctx) : undefined;
+    if (taken !== undefined && taken !== 'done') return taken;
+    hooks.inspect?.(body, 'create', ctx);
     const input = hooks.prepareCreate && isJson(body) ? hooks.prepareCreate(body) : body;
     const id = randomUUID();
     let next = validateResource(this.registry, rt, input, { mode: 'create' });
     next = withId(next, id);
     const at = this.#clock.now().toISOString();
-    if (hooks.finalize) next = await hooks.finalize(next, { store: this.store, ctx, previous: undefined, version: 1, at });
+    const info: WriteInfo = { store: this.store, ctx, previous: undefined, version: 1, at, id, action: 'create' };
+    if (hooks.finalize) next = await hooks.finalize(next, info);
     const data = stripServer(next);
+    const extra = await this.#effects(hooks, data, info);
     await this.store.commit({
-      writes: [{ kind: 'insert', type: rt.type.name, id, data, at }],
-      audit: [this.#audit('create', rt, id, ctx, at, diffResources(undefined, data), 1)],
-      outbox: this.#outbox(rt, id, 'create', 1),
+      writes: [{ kind: 'insert', type: rt.type.name, id, data, at }, ...extra.writes],
+      audit: [this.#audit('create', rt, id, ctx, at, diffResources(undefined, data), 1), ...extra.audit],
+      outbox: [...this.#outbox(rt, id, 'create', 1), ...extra.outbox],
     });
     return (await this.render(rt, [{ type: rt.type.name, id, data, version: 1, created: at, lastModified: at }], ctx))[0]!;
   }
 
   async replace(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
     const rt = this.resourceType(rtName);
+    const hooks = this.#hooksOf(rt);
+    const taken = hooks.intercept ? await hooks.intercept({ kind: 'replace', id, body, ifMatch }, ctx) : undefined;
+    if (taken !== undefined && taken !== 'done') return taken;
+    hooks.inspect?.(body, 'replace', ctx);
     return this.#update(rt, id, ctx, ifMatch, 'replace', (existing) =>
       validateResource(this.registry, rt, body, { mode: 'replace', existing }),
     );
@@ -149,6 +160,10 @@ export class ResourceService {
 
   async patch(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
     const rt = this.resourceType(rtName);
+    const hooks = this.#hooksOf(rt);
+    const taken = hooks.intercept ? await hooks.intercept({ kind: 'patch', id, body, ifMatch }, ctx) : undefined;
+    if (taken !== undefined && taken !== 'done') return taken;
+    hooks.inspect?.(body, 'patch', ctx);
     const ops = parsePatchRequest(body);
     return this.#update(rt, id, ctx, ifMatch, 'patch', (existing) => {
       const { resource, changed } = applyPatch(this.registry, rt, existing, ops);
@@ -157,8 +172,47 @@ export class ResourceService {
     });
   }
 
+  /**
+   * A server-side change (scheduler, cascade, certification, an IGA revocation): `fn` gets the
+   * stored resource and returns the next one, which is trusted — it may set readOnly attributes —
+   * and then goes through the hooks, the audit log and the outbox like any client write. Returning
+   * the resource unchanged is a no-op. Re-applied on top of concurrent changes.
+   */
+  async modify(
+    rtName: string,
+    id: string,
+    fn: (existing: Json, at: string) => Json,
+    ctx: RequestContext,
+    opts: { action?: string; reason?: string; ifMatch?: string } = {},
+  ): Promise<Rendered> {
+    const rt = this.resourceType(rtName);
+    return this.#update(rt, id, ctx, opts.ifMatch, opts.action ?? 'patch', fn, opts.reason);
+  }
+
+  /**
+   * modify() without committing: the rows one server-side change of `id` would write, for a caller
+   * that commits them together with its own write (a sponsor leaving and their agents). undefined
+   * when the resource does not exist or the change is a no-op.
+   */
+  async plan(
+    rtName: string,
+    id: string,
+    fn: (existing: Json, at: string) => Json,
+    ctx: RequestContext,
+    opts: { action?: string; reason?: string; at?: string } = {},
+  ): Promise<Effects | undefined> {
+    const rt = this.resourceType(rtName);
+    const row = await this.store.get(rt.type.name, id);
+    if (!row) return undefined;
+    const prepared = await this.#prepare(rt, row, ctx, opts.action ?? 'patch', fn, opts.reason, opts.at);
+    return prepared?.commit;
+  }
+
   async delete(rtName: string, id: string, ctx: RequestContext, ifMatch?: string): Promise<void> {
     const rt = this.resourceType(rtName);
+    const hooks = this.#hooksOf(rt);
+    const taken = hooks.intercept ? await hooks.intercept({ kind: 'delete', id, ifMatch }, ctx) : undefined;
+    if (taken !== undefined) return;
     for (let attempt = 0; ; attempt++) {
       const row = await this.store.get(rt.type.name, id);
       if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
@@ -170,6 +224,18 @@ export class ResourceService {
         outbox: this.#outbox(rt, id, 'delete', row.version),
       };
       await this.#removeMemberships(id, ctx, at, commit);
+      const extra = await this.#effects(hooks, undefined, {
+        store: this.store,
+        ctx,
+        previous: withId(row.data, id),
+        version: row.version,
+        at,
+        id,
+        action: 'delete',
+      });
+      commit.writes.push(...extra.writes);
+      commit.audit.push(...extra.audit);
+      commit.outbox.push(...extra.outbox);
       try {
         await this.store.commit(commit);
         return;
@@ -210,37 +276,30 @@ export class ResourceService {
     id: string,
     ctx: RequestContext,
     ifMatch: string | undefined,
-    action: 'replace' | 'patch',
-    change: (existing: Json) => Json,
+    action: string,
+    change: (existing: Json, at: string) => Json,
+    reason?: string,
   ): Promise<Rendered> {
-    const hooks = this.#hooksOf(rt);
     for (let attempt = 0; ; attempt++) {
       const row = await this.store.get(rt.type.name, id);
       if (!row) throw notFound(`${rt.type.name} "${id}" not found`);
       if (!ifMatchPasses(ifMatch, row.version)) {
         throw preconditionFailed(`If-Match does not match the current version ${etagOf(row.version)}`);
       }
-      const existing = withId(row.data, id);
-      const at = this.#clock.now().toISOString();
-      const version = row.version + 1;
-      let next = change(existing);
-      if (next !== existing && hooks.finalize) {
-        next = await hooks.finalize(withId(next, id), { store: this.store, ctx, previous: existing, version, at });
-      }
-      const data = stripServer(next);
+      const prepared = await this.#prepare(rt, row, ctx, action, change, reason);
       // A write that changes nothing keeps its version: Okta PUTs whole users on every sync.
-      if (canonicalJson(data) === canonicalJson(row.data)) return (await this.render(rt, [row], ctx))[0]!;
+      if (!prepared) return (await this.render(rt, [row], ctx))[0]!;
+      const { data, version, at } = prepared;
       try {
-        await this.store.commit({
-          writes: [{ kind: 'update', type: rt.type.name, id, data, at, expectedVersion: row.version, before: row.data }],
-          audit: [this.#audit(action, rt, id, ctx, at, diffResources(row.data, data), version)],
-          outbox: this.#outbox(rt, id, action, version),
-        });
+        await this.store.commit(prepared.commit);
       } catch (e) {
-        if (e instanceof RowMissing) throw notFound(`${rt.type.name} "${id}" not found`);
-        if (e instanceof VersionConflict) {
-          // With If-Match the client asked for exactly that version: 412. Without, re-apply on top.
-          if (ifMatch !== undefined) throw preconditionFailed('the resource changed meanwhile; fetch it and retry');
+        if (e instanceof RowMissing && e.type === rt.type.name && e.id === id) throw notFound(`${rt.type.name} "${id}" not found`);
+        if (e instanceof VersionConflict || e instanceof RowMissing) {
+          // With If-Match the client asked for exactly that version: 412. Without, re-apply on top
+          // (also when another row of the same commit — a cascade — changed meanwhile).
+          if (ifMatch !== undefined && e.type === rt.type.name && e.id === id) {
+            throw preconditionFailed('the resource changed meanwhile; fetch it and retry');
+          }
           if (attempt < this.#maxRetries) {
             await backoff(attempt);
             continue;
@@ -251,6 +310,44 @@ export class ResourceService {
       }
       return (await this.render(rt, [{ type: rt.type.name, id, data, version, created: row.created, lastModified: at }], ctx))[0]!;
     }
+  }
+
+  /** The commit of one update of a stored row, or undefined when it changes nothing. */
+  async #prepare(
+    rt: ResourceTypeInfo,
+    row: StoredResource,
+    ctx: RequestContext,
+    action: string,
+    change: (existing: Json, at: string) => Json,
+    reason?: string,
+    atOverride?: string,
+  ): Promise<{ data: Json; version: number; at: string; commit: Effects } | undefined> {
+    const hooks = this.#hooksOf(rt);
+    const id = row.id;
+    const existing = withId(row.data, id);
+    const at = atOverride ?? this.#clock.now().toISOString();
+    const version = row.version + 1;
+    let next = change(existing, at);
+    const info: WriteInfo = { store: this.store, ctx, previous: existing, version, at, id, action };
+    if (next !== existing && hooks.finalize) next = await hooks.finalize(withId(next, id), info);
+    const data = stripServer(next);
+    if (canonicalJson(data) === canonicalJson(row.data)) return undefined;
+    const extra = await this.#effects(hooks, data, info);
+    return {
+      data,
+      version,
+      at,
+      commit: {
+        writes: [{ kind: 'update', type: rt.type.name, id, data, at, expectedVersion: row.version, before: row.data }, ...extra.writes],
+        audit: [this.#audit(action, rt, id, ctx, at, diffResources(row.data, data), version, reason), ...extra.audit],
+        outbox: [...this.#outbox(rt, id, action, version), ...extra.outbox],
+      },
+    };
+  }
+
+  async #effects(hooks: ResourceHooks, data: Json | undefined, info: WriteInfo): Promise<Effects> {
+    const e = hooks.effects ? await hooks.effects(data, info) : undefined;
+    return { writes: e?.writes ?? [], audit: e?.audit ?? [], outbox: e?.outbox ?? [] };
   }
 
   #audit(
@@ -272,7 +369,7 @@ export class ResourceService {
       changes,
       version,
       at,
-      ...(reason === undefined ? {} : { reason }),
+      ...(reason !== undefined ? { reason } : ctx.reason !== undefined ? { reason: ctx.reason } : {}),
     };
   }
 

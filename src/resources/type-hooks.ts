@@ -1,5 +1,5 @@
 // The hooks of the core resource types: Users, Groups, Agents. Governance rules for agents
-// (lifecycle transitions, sponsors, grants) build on top of these.
+// (lifecycle transitions, sponsors, grants; resources/governance/) are composed after these.
 
 import { invalidValue } from '../scim/errors.js';
 import { GOVERNANCE_URN } from '../store/indexes.js';
@@ -43,6 +43,7 @@ export const groupHooks: ResourceHooks = {
     const fresh = members.filter((m) => !known.has(String(m.value).toLowerCase()));
     if (fresh.length === 0) return next;
     const found = new Map<string, { type: string; display?: string }>();
+    // Agents last: an agent's User projection has the agent's id, and the member is the Agent.
     for (const type of MEMBER_TYPES) {
       const rows = await store.getMany(type, fresh.map((m) => String(m.value)));
       for (const r of rows) {
@@ -61,16 +62,11 @@ export const groupHooks: ResourceHooks = {
   },
 };
 
+/**
+ * The base Agent hooks: `active` is derived and `groups` computed. Defaults and every governance
+ * rule are in resources/governance/agent-hooks.ts, composed after these.
+ */
 export const agentHooks: ResourceHooks = {
-  prepareCreate(body) {
-    // A new agent starts pending (standards.md §4.3: hiring, not spawning); approval comes later.
-    const key = Object.keys(body).find((k) => k.toLowerCase() === GOVERNANCE_URN.toLowerCase());
-    if (!key) return body;
-    const ext = body[key];
-    if (typeof ext !== 'object' || ext === null || Array.isArray(ext)) return body;
-    const hasState = Object.keys(ext).some((k) => k.toLowerCase() === 'lifecyclestate');
-    return hasState ? body : { ...body, [key]: { ...ext, lifecycleState: 'pending' } };
-  },
   finalize(next) {
     const gov = next[GOVERNANCE_URN] as Json | undefined;
     // `active` is derived, never written (standards.md §4.2).

@@ -11,11 +11,20 @@ const fixtures = JSON.parse(readFileSync(new URL('../fixtures/http/resources.jso
   Json
 >;
 
-/** A fresh copy of a fixture body, with `{{sponsor}}` replaced. */
-export function fixture(name: 'minimalUser' | 'richUser' | 'minimalAgent' | 'richAgent', sponsor = 'no-sponsor'): Json {
+/**
+ * A fresh copy of a fixture body, with `{{sponsor}}` replaced (and any other `{{name}}` from
+ * `more`, e.g. the richAgent's `{{group}}`: co-sponsors and owner teams must be real Groups).
+ */
+export function fixture(
+  name: 'minimalUser' | 'richUser' | 'minimalAgent' | 'richAgent',
+  sponsor = 'no-sponsor',
+  more: Record<string, string> = {},
+): Json {
   const body = fixtures[name];
   if (!body) throw new Error(`no fixture ${name}`);
-  return JSON.parse(JSON.stringify(body).replaceAll('{{sponsor}}', sponsor)) as Json;
+  let text = JSON.stringify(body).replaceAll('{{sponsor}}', sponsor);
+  for (const [k, v] of Object.entries(more)) text = text.replaceAll(`{{${k}}}`, v);
+  return JSON.parse(text) as Json;
 }
 
 export function userBody(userName: string, extra: Json = {}): Json {
@@ -46,7 +55,22 @@ export const createUser = (t: TestApp, userName: string, extra: Json = {}) => cr
 export const createGroup = (t: TestApp, displayName: string, memberIds: string[] = [], extra: Json = {}) =>
   created(t, '/Groups', groupBody(displayName, memberIds, extra));
 export async function createAgent(t: TestApp, agentUserName: string, extra: Json = {}, gov: Json = {}, sponsor?: string): Promise<Json> {
-  return created(t, '/Agents', agentBody(agentUserName, sponsor ?? 'sponsor-id', extra, gov));
+  return created(t, '/Agents', agentBody(agentUserName, sponsor ?? (await defaultSponsor(t)), extra, gov));
+}
+
+const sponsors = new WeakMap<TestApp, Promise<string>>();
+
+/**
+ * R01: every agent has an active human sponsor. Suites that do not care who it is get one User per
+ * app ("default-sponsor"), created on first use.
+ */
+export function defaultSponsor(t: TestApp): Promise<string> {
+  let p = sponsors.get(t);
+  if (!p) {
+    p = created(t, '/Users', userBody('default-sponsor', { displayName: 'Default Sponsor' })).then((u) => u.id as string);
+    sponsors.set(t, p);
+  }
+  return p;
 }
 
 /** A resource body without server-set parts, for comparing with what was sent. */

@@ -10,6 +10,7 @@ import { buildAgentroster } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createToken } from '../../src/http/tokens.js';
 import type { Clock, Scope } from '../../src/resources/context.js';
+import type { Governance } from '../../src/resources/governance/index.js';
 import type { ResourceService } from '../../src/resources/service.js';
 import type { SchemaRegistry } from '../../src/scim/registry.js';
 import type { AuditEvent, Store } from '../../src/store/types.js';
@@ -58,6 +59,8 @@ export interface TestApp {
   store: Store;
   service: ResourceService;
   registry: SchemaRegistry;
+  /** agent governance; `governance.scheduler.runOnce()` runs the time-based rules at clock.now() */
+  governance: Governance;
   clock: TestClock;
   /** bearer token with the admin scope, named "test-admin" */
   adminToken: string;
@@ -65,7 +68,8 @@ export interface TestApp {
   logs(): Record<string, unknown>[];
   /** the raw log text, for "never contains" assertions */
   logText(): string;
-  tokenWith(scopes: Scope[], name?: string): Promise<string>;
+  /** a token with these scopes; `userId` binds it to a human User (token create --user) */
+  tokenWith(scopes: Scope[], name?: string, userId?: string): Promise<string>;
   /**
    * supertest bound to the app: the admin token unless another is given ('' sends no Authorization
    * header at all); bodies go out as JSON with Content-Type application/scim+json
@@ -121,11 +125,12 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     store: ar.store,
     service: ar.service,
     registry: ar.registry,
+    governance: ar.governance,
     clock,
     adminToken: admin.token,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     logText: () => lines.join(''),
-    tokenWith: async (scopes, name) => (await createToken(ar.store, name ?? `t${++tokenSeq}`, scopes)).token,
+    tokenWith: async (scopes, name, userId) => (await createToken(ar.store, name ?? `t${++tokenSeq}`, scopes, userId)).token,
     http,
     origin,
     close: async () => {

@@ -22,6 +22,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL database', () => {
   let b: ServerProcess;
   let token: string;
   let store: PostgresStore;
+  let sponsorId: string;
 
   const call = async (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}${path}`, {
@@ -38,6 +39,10 @@ describe.skipIf(!available)('two instances on one PostgreSQL database', () => {
     token = (await createToken(store, 'hammer', ['admin'])).token;
     const env = { AGENTROSTER_DATABASE_URL: PG_URL, AGENTROSTER_DATABASE_SCHEMA: schema };
     [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    // R01: agents are sponsored by a real, active human User
+    const sponsor = await call(a.url, 'POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'sponsor-1' });
+    expect(sponsor.status).toBe(201);
+    sponsorId = sponsor.body!.id as string;
   }, 60_000);
 
   afterAll(async () => {
@@ -56,7 +61,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL database', () => {
     const created = await call(a.url, 'POST', '/Agents', {
       schemas: [AGENT, GOV],
       agentUserName: 'hammered',
-      [GOV]: { sponsor: { value: 'u-1' }, purpose: 'load', environment: 'test', autonomyLevel: 'advisory' },
+      [GOV]: { sponsor: { value: sponsorId }, purpose: 'load', environment: 'test', autonomyLevel: 'advisory' },
     });
     expect(created.status).toBe(201);
     const id = created.body!.id as string;
@@ -91,7 +96,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL database', () => {
     const created = await call(a.url, 'POST', '/Agents', {
       schemas: [AGENT, GOV],
       agentUserName: 'if-match-race',
-      [GOV]: { sponsor: { value: 'u-1' }, purpose: 'race', environment: 'test', autonomyLevel: 'advisory' },
+      [GOV]: { sponsor: { value: sponsorId }, purpose: 'race', environment: 'test', autonomyLevel: 'advisory' },
     });
     const id = created.body!.id as string;
     const etag = created.etag!;
@@ -115,7 +120,7 @@ describe.skipIf(!available)('two instances on one PostgreSQL database', () => {
         call(k % 2 ? a.url : b.url, 'POST', '/Agents', {
           schemas: [AGENT, GOV],
           agentUserName: 'only-one',
-          [GOV]: { sponsor: { value: 'u-1' }, purpose: 'dup', environment: 'test', autonomyLevel: 'advisory' },
+          [GOV]: { sponsor: { value: sponsorId }, purpose: 'dup', environment: 'test', autonomyLevel: 'advisory' },
         }),
       ),
     );

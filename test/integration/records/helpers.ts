@@ -20,6 +20,8 @@ export interface RecordsApp {
   ar: Agentroster;
   clock: TestClock;
   token: string;
+  /** the id of the human User who sponsors the agents createAgent makes (R01: a real, active User) */
+  sponsorId(): Promise<string>;
   http: supertest.Agent;
   logText(): string;
   createAgent(name: string, extra?: Json, gov?: Json): Promise<Json>;
@@ -48,10 +50,26 @@ export async function buildRecordsApp(
   const http = supertest.agent(ar.app);
   const auth = (t: supertest.Test) => t.set('Authorization', `Bearer ${token}`);
   const send = (t: supertest.Test, body: unknown) => auth(t).set('Content-Type', 'application/scim+json').send(JSON.stringify(body));
+  // Governance: agents need a real, active human sponsor (R01) and entitlements from the catalogue.
+  // Two instances may share one database: whoever comes second finds them there.
+  let sponsor: Promise<string> | undefined;
+  const sponsorId = () =>
+    (sponsor ??= (async () => {
+      const r = await send(http.post('/scim/v2/Users'), { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'sponsor-1' });
+      if (r.status === 201) return r.body.id as string;
+      const found = await auth(http.get('/scim/v2/Users').query({ filter: 'userName eq "sponsor-1"' }));
+      expect(found.body.totalResults, JSON.stringify(r.body)).toBe(1);
+      return found.body.Resources[0].id as string;
+    })());
+  for (const value of ['crm.read', 'crm.write', 'erp.write']) {
+    const r = await send(http.post('/scim/v2/Entitlements'), { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Entitlement'], value });
+    expect([201, 409], JSON.stringify(r.body)).toContain(r.status);
+  }
   const app: RecordsApp = {
     ar,
     clock,
     token,
+    sponsorId,
     http,
     logText: () => lines.join(''),
     async createAgent(name, extra = {}, gov = {}) {
@@ -59,7 +77,7 @@ export async function buildRecordsApp(
         schemas: [AGENT_URN, GOV_URN],
         agentUserName: name,
         ...extra,
-        [GOV_URN]: { sponsor: { value: 'sponsor-1' }, purpose: 'tests', environment: 'test', autonomyLevel: 'advisory', ...gov },
+        [GOV_URN]: { sponsor: { value: await sponsorId() }, purpose: 'tests', environment: 'test', autonomyLevel: 'advisory', ...gov },
       });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return res.body as Json;

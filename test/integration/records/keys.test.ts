@@ -226,10 +226,10 @@ describe.runIf(await postgresAvailable())('record signing keys on PostgreSQL', (
       const id = a.id as string;
       const first = (await t.attestation(id)).recordJws as string;
       await t.patchGov(id, 'lifecycleState', 'suspended');
-      await t.http.delete(`/scim/v2/Agents/${b.id as string}`).set('Authorization', `Bearer ${t.token}`);
+      await t.patchGov(b.id as string, 'lifecycleState', 'retired'); // agents retire; they are never deleted (R14)
       const list = await t.statusList();
       const jwks = await t.jwks();
-      expect(statusClaimsOf(list).revoked.map((r) => r.state).sort()).toEqual(['deleted', 'suspended']);
+      expect(statusClaimsOf(list).revoked.map((r) => r.state).sort()).toEqual(['retired', 'suspended']);
       await expect(verify(first, { jwks, statusList: list, now: t.clock.now() })).rejects.toMatchObject({ code: 'ERR_RECORD_REVOKED' });
       const c = await t.createAgent('pg-bot-3', {}, { lifecycleState: 'active' });
       t.clock.advance(20 * 3_600_000);

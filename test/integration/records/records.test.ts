@@ -44,10 +44,15 @@ describe('signed agent records', () => {
       { action: 'erp.po.create', mode: 'requireApproval', approvers: ['u-9'], limitAmount: 100, limitCurrency: 'EUR' },
       { action: 'mail.send.external', mode: 'deny' },
     ];
+    const owner = await t.http
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${t.token}`)
+      .set('Content-Type', 'application/scim+json')
+      .send(JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'owner-1', displayName: 'Owner One' }));
     const created = await t.createAgent(
       'procurement-bot',
       {
-        owners: [{ value: 'owner-1', type: 'User', display: 'Owner One' }],
+        owners: [{ value: owner.body.id as string, type: 'User', display: 'Owner One' }],
         entitlements: [{ value: 'erp.write', expiresAt: '2026-06-01T00:00:00Z', justification: 'unsigned' }, { value: 'crm.read' }],
       },
       { lifecycleState: 'active', autonomyLevel: 'humanOnTheLoop', actionPolicies: policies },
@@ -71,7 +76,7 @@ describe('signed agent records', () => {
       jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
       version: 1,
       agentUserName: 'procurement-bot',
-      sponsor: { value: 'sponsor-1' },
+      sponsor: { value: await t.sponsorId(), display: 'sponsor-1' },
       owners: (stored.owners as Json[]).map((o) => ({ value: o.value, type: o.type, ...(o.display ? { display: o.display } : {}) })),
       lifecycleState: 'active',
       entitlements: [{ value: 'crm.read' }, { value: 'erp.write', expiresAt: '2026-06-01T00:00:00.000Z' }],
@@ -252,15 +257,18 @@ describe('signed agent records', () => {
     expect((await verify((await t.attestation(id)).recordJws as string, { jwks, statusList: list, now: now() })).claims.version).toBe(3);
   });
 
-  it('deleting an agent revokes its records', async () => {
+  it('retiring an agent revokes its records (DELETE is refused before, and keeps the tombstone after)', async () => {
     const a = await t.createAgent('delete-bot', {}, { lifecycleState: 'active' });
     const id = a.id as string;
     const jwt = (await t.attestation(id)).recordJws as string;
     const jwks = await t.jwks();
-    await t.statusList(); // the publisher has scanned the audit log before the delete
+    await t.statusList(); // the publisher has scanned the audit log before the retirement
+    // governance (R14): an agent that is not retired cannot be deleted; retire it, then DELETE is a no-op
+    expect((await t.http.delete(`/scim/v2/Agents/${id}`).set('Authorization', `Bearer ${t.token}`)).status).toBe(403);
+    expect((await t.patchGov(id, 'lifecycleState', 'retired')).status).toBe(200);
     expect((await t.http.delete(`/scim/v2/Agents/${id}`).set('Authorization', `Bearer ${t.token}`)).status).toBe(204);
     const list = await t.statusList();
-    expect(statusClaimsOf(list).revoked).toEqual([{ sub: id, ver: 2, at: Math.floor(now().getTime() / 1000), state: 'deleted' }]);
+    expect(statusClaimsOf(list).revoked).toEqual([{ sub: id, ver: 2, at: Math.floor(now().getTime() / 1000), state: 'retired' }]);
     expect(await failure(verify(jwt, { jwks, statusList: list, now: now() }))).toBe('ERR_RECORD_REVOKED');
   });
 
@@ -268,7 +276,8 @@ describe('signed agent records', () => {
     const a = await t.createAgent('window-bot', {}, { lifecycleState: 'active' });
     const d = await t.createAgent('deleted-bot', {}, { lifecycleState: 'active' });
     await t.patchGov(a.id as string, 'lifecycleState', 'retired');
-    await t.http.delete(`/scim/v2/Agents/${d.id as string}`).set('Authorization', `Bearer ${t.token}`);
+    // (agents are never deleted while not retired, R14: a suspension is the other revoking change)
+    await t.patchGov(d.id as string, 'lifecycleState', 'suspended');
     // a fresh publisher (as after a restart) finds both
     const { StatusListPublisher } = await import('../../../src/records/status-list.js');
     const fresh = new StatusListPublisher({
@@ -278,7 +287,7 @@ describe('signed agent records', () => {
       clock: t.clock,
       windowMs: 24 * HOUR,
     });
-    expect((await fresh.current()).claims.revoked.map((r) => r.state).sort()).toEqual(['deleted', 'retired']);
+    expect((await fresh.current()).claims.revoked.map((r) => r.state).sort()).toEqual(['retired', 'suspended']);
     t.clock.advance(25 * HOUR);
     const later = new StatusListPublisher({
       store: t.ar.store,

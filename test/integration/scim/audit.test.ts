@@ -89,8 +89,10 @@ describe('audit events', () => {
     const res = await t.http.post('/Agents', agentBody('audited-agent', sponsor), token);
     await t.http.patch(`/Agents/${res.body.id as string}`, patchBody({ op: 'replace', path: `${GOV_URN}:purpose`, value: 'changed' }), token);
     const last = (await allAudit(t)).at(-1)!;
-    // the server re-signs the record (attestation) on every change; apart from that, only purpose changed
-    const { [`${GOV_URN}:attestation`]: _signed, ...changes } = last.changes!;
+    // the server re-signs the record (attestation) and counts the record version (governed-agent
+    // `version`) on every change; apart from that, only purpose changed
+    const { [`${GOV_URN}:attestation`]: _signed, [`${GOV_URN}:version`]: version, ...changes } = last.changes!;
+    expect(version).toEqual({ before: 1, after: 2 });
     expect(changes).toEqual({ [`${GOV_URN}:purpose`]: { before: 'Matches supplier invoices to purchase orders', after: 'changed' } });
   });
 

@@ -169,11 +169,17 @@ describe('CRUD', () => {
         agentUserName: 'invoice-bot',
         active: false,
         [GOV_URN]: {
-          sponsor: { value: sponsor },
+          // the sponsor's facts, the lifecycle bookkeeping and the review date are the server's (R01, R04)
+          sponsor: { value: sponsor, display: 'sponsor@example.com', status: 'active', $ref: `${t.origin}/scim/v2/Users/${sponsor}` },
+          sponsorStatus: 'ok',
           purpose: 'Matches supplier invoices to purchase orders',
           environment: 'production',
           autonomyLevel: 'humanInTheLoop',
           lifecycleState: 'pending',
+          stateReason: 'approvalPending',
+          stateChangedAt: '2026-03-01T10:00:00.000Z',
+          version: 1,
+          nextReviewDue: '2026-05-30T10:00:00.000Z',
         },
         id,
         meta: { resourceType: 'Agent', created: '2026-03-01T10:00:00.000Z', lastModified: '2026-03-01T10:00:00.000Z', location, version: 'W/"1"' },
@@ -182,10 +188,49 @@ describe('CRUD', () => {
     });
 
     it('every core and governance attribute round-trips exactly', async () => {
-      const body = fixture('richAgent', sponsor);
+      const group = await createGroup(t, 'Procurement');
+      const team = await createGroup(t, 'Procurement Engineering');
+      const catalogue: Record<string, string> = {};
+      for (const value of ['erp.po.draft', 'mail.send']) {
+        const e = await t.http.post('/Entitlements', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Entitlement'], value });
+        catalogue[value] = e.body.id as string;
+      }
+      const role = await t.http.post('/Roles', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Role'], value: 'procurement-clerk' });
+      const body = fixture('richAgent', sponsor, { group: group.id as string, team: team.id as string });
       const res = await t.http.post('/Agents', body);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      const expected = { ...body, active: false };
+      // what the client wrote comes back exactly, next to what the server adds: grant metadata,
+      // references, the people's facts and the lifecycle bookkeeping
+      const base = `${t.origin}/scim/v2`;
+      const gov = body[GOV_URN] as Json;
+      const grant = (value: string) => ({
+        grantId: expect.any(String),
+        grantedAt: '2026-03-01T10:00:00.000Z',
+        grantedBy: 'test-admin',
+        grantedByDisplay: 'test-admin',
+        grantedBySystem: 'agentroster',
+        source: 'direct',
+        $ref: `${base}/Entitlements/${catalogue[value]!}`,
+      });
+      const expected = {
+        ...body,
+        active: false,
+        entitlements: (body.entitlements as Json[]).map((e) => ({ ...e, ...grant(e.value as string) })),
+        roles: (body.roles as Json[]).map((r) => ({ ...r, $ref: `${base}/Roles/${role.body.id as string}` })),
+        owners: [{ value: sponsor, type: 'user', display: 'sponsor@example.com', $ref: `${base}/Users/${sponsor}` }],
+        parent: { value: 'agent-orchestrator-1', $ref: `${base}/Agents/agent-orchestrator-1` },
+        [GOV_URN]: {
+          ...gov,
+          sponsor: { value: sponsor, display: 'sponsor@example.com', status: 'active', $ref: `${base}/Users/${sponsor}` },
+          sponsorStatus: 'ok',
+          coSponsors: [{ value: group.id, type: 'group', display: 'Procurement', $ref: `${base}/Groups/${group.id as string}` }],
+          ownerTeam: { value: team.id, display: 'Procurement Engineering', $ref: `${base}/Groups/${team.id as string}` },
+          stateChangedAt: '2026-03-01T10:00:00.000Z',
+          version: 1,
+          nextReviewDue: '2026-05-30T10:00:00.000Z',
+          credentialStatus: 'ok',
+        },
+      };
       expect(withoutMeta(res.body as Json)).toEqual(expected);
       const got = await t.http.get(`/Agents/${res.body.id as string}`);
       expect(got.status).toBe(200);
@@ -232,7 +277,7 @@ describe('CRUD', () => {
       expect(res.body).toEqual(scimError(400, 'invalidValue', /agent-governance/));
     });
 
-    it('PUT, PATCH and DELETE an agent', async () => {
+    it('PUT, PATCH and DELETE an agent (DELETE only once it is retired: the record stays as a tombstone)', async () => {
       const created = await createAgent(t, 'a1', {}, {}, sponsor);
       const id = created.id as string;
       t.clock.advance(1000);
@@ -243,9 +288,26 @@ describe('CRUD', () => {
       const patch = await t.http.patch(`/Agents/${id}`, patchBody({ op: 'add', path: 'description', value: 'does things' }));
       expect(patch.status).toBe(200);
       expect(patch.headers.etag).toBe('W/"3"');
-      expect(patch.body).toEqual({ ...put.body, description: 'does things', meta: { ...put.body.meta, version: 'W/"3"' } });
+      const putGov = put.body[GOV_URN] as Json;
+      expect(patch.body).toEqual({
+        ...put.body,
+        description: 'does things',
+        [GOV_URN]: { ...putGov, version: (putGov.version as number) + 1 },
+        meta: { ...put.body.meta, version: 'W/"3"' },
+      });
+      // R14: DELETE of an agent that is not retired is refused and changes nothing
+      const before = await captureState(t, `/Agents/${id}`);
+      const refused = await t.http.delete(`/Agents/${id}`);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toEqual(scimError(403, undefined, /retire/));
+      await expectUnchanged(t, before);
+      const retired = await t.http.patch(`/Agents/${id}`, patchBody({ op: 'replace', path: `${GOV_URN}:lifecycleState`, value: 'retired' }));
+      expect(retired.status).toBe(200);
       expect((await t.http.delete(`/Agents/${id}`)).status).toBe(204);
-      expect((await t.http.get(`/Agents/${id}`)).status).toBe(404);
+      const tombstone = await t.http.get(`/Agents/${id}`);
+      expect(tombstone.status).toBe(200);
+      expect(tombstone.body[GOV_URN]).toMatchObject({ lifecycleState: 'retired', stateReason: 'decommissioned' });
+      expect(tombstone.body.meta.version).toBe('W/"4"');
     });
   });
 

@@ -62,11 +62,11 @@ describe('discovery', () => {
     });
   });
 
-  it('/ResourceTypes lists User, Group, Agent, Entitlement and Role exactly as schemas/resource-types.json defines them', async () => {
+  it('/ResourceTypes lists User, Group, Agent, Entitlement, Role and AuditEvent exactly as schemas/resource-types.json defines them', async () => {
     const res = await t.http.get('/ResourceTypes');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(SCIM_CT);
-    expect(resourceTypes.map((r) => r.name).sort()).toEqual(['Agent', 'Entitlement', 'Group', 'Role', 'User']);
+    expect(resourceTypes.map((r) => r.name).sort()).toEqual(['Agent', 'AuditEvent', 'Entitlement', 'Group', 'Role', 'User']);
     expect(res.body).toEqual({
       schemas: [LIST_URN],
       totalResults: resourceTypes.length,

@@ -38,6 +38,10 @@ const labelsOf = (ids: Map<string, string>, resources: Json[]) => resources.map(
 async function seed(t: TestApp): Promise<{ ids: Map<string, string>; byLabel: Map<string, Json>; sponsor: string }> {
   const ids = new Map<string, string>();
   const byLabel = new Map<string, Json>();
+  // agents hold entitlements of the catalogue only (governance); created first, at the start time
+  for (const value of new Set(Object.values(table.agents).flatMap((a) => ((a.entitlements as Json[] | undefined) ?? []).map((e) => e.value as string)))) {
+    expect((await t.http.post('/Entitlements', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Entitlement'], value })).status).toBe(201);
+  }
   for (const [label, attrs] of Object.entries(table.users)) {
     const schemas = attrs[ENTERPRISE_URN] ? [USER_URN, ENTERPRISE_URN] : [USER_URN];
     const res = await t.http.post('/Users', { schemas, ...attrs });
@@ -54,6 +58,7 @@ async function seed(t: TestApp): Promise<{ ids: Map<string, string>; byLabel: Ma
     byLabel.set(label, res.body as Json);
     t.clock.advance(60_000);
   }
+
   const group = await t.http.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Reviewer' });
   ids.set(group.body.id as string, 'group');
   byLabel.set('group', group.body as Json);
@@ -68,7 +73,10 @@ describe('list and search on seeded data', () => {
   const userLabels = Object.keys(table.users);
 
   beforeAll(async () => {
-    t = await buildTestApp({ clockStart: '2026-01-01T00:00:00.000Z' });
+    // The engine over a fixed set of humans and agents: agents' User projections (userType
+    // "Agent", governance) stay out of the main /Users here, so /Users holds exactly the seeded
+    // humans; test/integration/governance/iga-view.test.ts lists, filters and pages them.
+    t = await buildTestApp({ clockStart: '2026-01-01T00:00:00.000Z', env: { AGENTROSTER_AGENTS_IN_MAIN_USERS: 'false' } });
     ({ ids, byLabel, sponsor } = await seed(t));
   });
   afterAll(() => t.close());

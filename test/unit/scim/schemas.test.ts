@@ -22,6 +22,7 @@ const CORE = {
   agent: 'urn:ietf:params:scim:schemas:core:2.0:Agent',
   entitlement: 'urn:ietf:params:scim:schemas:core:2.0:Entitlement',
   role: 'urn:ietf:params:scim:schemas:core:2.0:Role',
+  auditEvent: 'urn:agentroster:scim:schemas:core:1.0:AuditEvent',
 };
 const EXT = {
   enterprise: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
@@ -41,6 +42,7 @@ const SCHEMA_FILES: Record<string, string> = {
   'entitlement.json': CORE.entitlement,
   'entitlement-governance.json': EXT.entitlement,
   'role.json': CORE.role,
+  'audit-event.json': CORE.auditEvent,
 };
 const RESOURCE_TYPES_FILE = 'resource-types.json';
 
@@ -308,7 +310,7 @@ describe('resource-types.json', () => {
     expect(checkResourceTypes(rawResourceTypes, new Set(Object.values(SCHEMA_FILES)))).toEqual([]);
   });
 
-  it('publishes the five resource types at their endpoints with the agreed extensions', () => {
+  it('publishes the six resource types at their endpoints with the agreed extensions', () => {
     const summary = resourceTypes.map((rt) => ({
       name: rt.name,
       endpoint: rt.endpoint,
@@ -321,6 +323,7 @@ describe('resource-types.json', () => {
       { name: 'Agent', endpoint: '/Agents', schema: CORE.agent, extensions: [`${EXT.governance} required=true`] },
       { name: 'Entitlement', endpoint: '/Entitlements', schema: CORE.entitlement, extensions: [`${EXT.entitlement} required=false`] },
       { name: 'Role', endpoint: '/Roles', schema: CORE.role, extensions: [] },
+      { name: 'AuditEvent', endpoint: '/AuditEvents', schema: CORE.auditEvent, extensions: [] },
     ]);
     for (const rt of resourceTypes) expect(rt.id).toBe(rt.name);
   });

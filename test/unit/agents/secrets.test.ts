@@ -1,0 +1,71 @@
+// R10: the secret detector. What must be caught, what must pass (public material, ids, URLs).
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { findSecrets, findSecretsInRequest, isDerPrivateKey, secretKind } from '../../../src/agents/secrets.js';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+const b64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+describe('secretKind', () => {
+  it.each([
+    ['PEM private key', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'private key (PEM)'],
+    ['OpenSSH private key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEA\n-----END OPENSSH PRIVATE KEY-----', 'private key (PEM)'],
+    ['OpenAI key', 'sk-proj-AbCdEfGh1234567890XyZ', 'API key'],
+    ['Anthropic key', 'sk-ant-api03-AbCdEfGh1234567890', 'API key'],
+    ['Stripe key', 'sk_live_51HabcdEFGHijklMNOPq', 'API key'],
+    ['GitHub token', `ghp_${'A1b2C3d4E5'.repeat(4)}`, 'API key'],
+    ['Slack token', 'xoxb-123456789012-abcdefABCDEF', 'API key'],
+    ['AWS access key id', 'AKIAIOSFODNN7EXAMPLE', 'API key'],
+    ['agentroster token', `art_${randomBytes(32).toString('base64url')}`, 'API key'],
+    ['signed JWT', `${b64url({ alg: 'ES256' })}.${b64url({ sub: 'x' })}.${randomBytes(64).toString('base64url')}`, 'signed JWT'],
+    ['64 hex', randomBytes(32).toString('hex'), 'long random string'],
+    ['base64 secret', randomBytes(33).toString('base64'), 'long random string'],
+    ['base64url secret in a sentence', `the key is ${randomBytes(33).toString('base64url')} ok`, 'long random string'],
+    ['secret as a URL query value', `https://vault.example.com/s?key=${randomBytes(32).toString('hex')}`, 'long random string'],
+  ])('%s', (_label, text, kind) => {
+    expect(secretKind(text)).toBe(kind);
+  });
+
+  it.each([
+    ['a UUID', '7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60718'],
+    ['a URL with a UUID', 'https://roster.example.com/scim/v2/Entitlements/7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60718'],
+    ['a long slug', 'procurement-assistant-production-eu-west-1-v2-final-release'],
+    ['CamelCase words', 'ProcurementAssistantProductionEuropeWestReleaseCandidate2'],
+    ['40 hex (SHA-1)', 'da39a3ee5e6b4b0d3255bfef95601890afd80709'],
+    ['prose', 'Matches supplier invoices to purchase orders and routes exceptions to the AP team'],
+    ['an unsigned JWT', `${b64url({ alg: 'none' })}.${b64url({ sub: 'x' })}.`],
+    ['a SPIFFE id', 'spiffe://example.org/ns/agents/sa/procurement-assistant'],
+    ['sk- in a word', 'task-scheduler-risk-assessment'],
+  ])('not a secret: %s', (_label, text) => {
+    expect(secretKind(text)).toBeUndefined();
+  });
+
+  it('hash-valued attributes may hold long hashes; certificates are public, DER private keys are not', () => {
+    const sha256 = randomBytes(32).toString('hex');
+    expect(secretKind(sha256, { hashValued: true })).toBeUndefined();
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+    const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    expect(isDerPrivateKey(der)).toBe(true);
+    expect(isDerPrivateKey(spki)).toBe(false);
+    expect(secretKind(der, { certificate: true })).toBe('private key (DER)');
+    expect(secretKind('MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAw', { certificate: true })).toBeUndefined();
+  });
+});
+
+describe('findSecrets / findSecretsInRequest', () => {
+  const hex = randomBytes(32).toString('hex');
+  it('names where, never what; keyThumbprint and policyHash are judged as hashes', () => {
+    const found = findSecrets({ credentials: [{ credentialId: hex, keyThumbprint: hex }], actionPolicies: [{ policyHash: hex }] });
+    expect(found).toEqual([{ where: 'credentials[0].credentialId', kind: 'long random string' }]);
+    expect(JSON.stringify(found)).not.toContain(hex);
+  });
+  it('a PATCH operation is judged by its path', () => {
+    expect(findSecretsInRequest({ Operations: [{ op: 'add', path: 'urn:x:y:1.0:Agent:credentials[credentialId eq "a"].keyThumbprint', value: hex }] })).toEqual([]);
+    expect(findSecretsInRequest({ Operations: [{ op: 'add', path: 'description', value: hex }] })).toEqual([{ where: 'Operations[0].value', kind: 'long random string' }]);
+    expect(findSecretsInRequest({ Operations: [{ op: 'remove', path: `credentials[credentialId eq "${hex}"]` }] })).toEqual([{ where: 'Operations[0].path', kind: 'long random string' }]);
+  });
+  it('member names count too', () => {
+    expect(findSecrets({ [`sk-${'a1B2'.repeat(5)}`]: 1 })[0]?.kind).toBe('API key');
+  });
+});
