@@ -11,6 +11,8 @@ export interface IndexedAttribute {
   type: string;
   path: AttrPath;
   unique?: boolean;
+  /** the schema migration that created the index (1 unless added later) */
+  since?: number;
 }
 
 /** Single-valued attributes: an expression index on the JSON value. */
@@ -29,6 +31,12 @@ export const SINGLE_VALUED_INDEXES: readonly IndexedAttribute[] = [
   { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'lifecycleState' } },
   { type: 'Entitlement', path: { attr: 'value' }, unique: true },
   { type: 'Role', path: { attr: 'value' }, unique: true },
+  // migration 5: what governance, compliance reports and the scheduler filter on
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'nextReviewDue' }, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'sponsorStatus' }, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'ownerTeam', sub: 'value' }, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'credentialStatus' }, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'stateChangedAt' }, since: 5 },
 ];
 
 /**
@@ -41,7 +49,17 @@ export const MULTI_VALUED_INDEXES: readonly IndexedAttribute[] = [
   { type: 'Agent', path: { attr: 'roles', sub: 'value' } },
   { type: 'Agent', path: { attr: 'owners', sub: 'value' } },
   { type: 'User', path: { attr: 'emails', sub: 'value' } },
+  // migration 5: a credential belongs to one agent (R12), enforced by a unique index
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'credentials', sub: 'credentialId' }, unique: true, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'credentials', sub: 'keyThumbprint' }, unique: true, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'coSponsors', sub: 'value' }, since: 5 },
+  { type: 'Agent', path: { uri: GOVERNANCE_URN, attr: 'complianceIssues', sub: 'type' }, since: 5 },
 ];
+
+/** resource_values keys whose values are unique across resources of their type. */
+export function uniqueValueKeys(): string[] {
+  return MULTI_VALUED_INDEXES.filter((i) => i.unique).map((i) => pathKey(i.path));
+}
 
 export function indexName(prefix: 'ix' | 'ux', ia: IndexedAttribute): string {
   const parts = [ia.type, ia.path.uri ? 'ext' : '', ia.path.attr, ia.path.sub ?? ''].filter(Boolean);

@@ -74,6 +74,7 @@ export class PostgresStore implements Store {
     this.#pool = pool;
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
+    this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
     this.tokens = new PgTokens(pool);
     this.outbox = new PgOutbox(pool);
     this.sync = new PgSyncState(pool);

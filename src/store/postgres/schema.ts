@@ -2,7 +2,7 @@
 // expression indexes built by index-ddl.ts; the audit chain's head is one locked row.
 
 import type { SchemaRegistry } from '../../scim/registry.js';
-import { attributeIndexDdl } from '../index-ddl.js';
+import { attributeIndexDdl, multiValueBackfillDdl } from '../index-ddl.js';
 import { postgresDialect } from '../sql-dialect.js';
 
 export interface PgMigration {
@@ -132,5 +132,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'CREATE TABLE resource_counts (type TEXT PRIMARY KEY, n BIGINT NOT NULL)',
       'INSERT INTO resource_counts (type, n) SELECT type, count(*) FROM resources GROUP BY type',
     ],
+  },
+  {
+    version: 5,
+    name: 'governance indexes, unique credentials',
+    statements: (registry) => [...attributeIndexDdl(registry, postgresDialect, 5), ...multiValueBackfillDdl(registry, postgresDialect, 5)],
   },
 ];

@@ -2,7 +2,7 @@
 // expression builder the filter translator uses, so every indexed filter can use its index.
 
 import type { SchemaRegistry } from '../../scim/registry.js';
-import { attributeIndexDdl } from '../index-ddl.js';
+import { attributeIndexDdl, multiValueBackfillDdl } from '../index-ddl.js';
 import { sqliteDialect } from '../sql-dialect.js';
 
 export interface Migration {
@@ -134,6 +134,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE resource_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL);
       INSERT INTO resource_counts (type, n) SELECT type, count(*) FROM resources GROUP BY type;
     `,
+  },
+  {
+    version: 5,
+    name: 'governance indexes, unique credentials',
+    sql: (registry) =>
+      [...attributeIndexDdl(registry, sqliteDialect, 5), ...multiValueBackfillDdl(registry, sqliteDialect, 5)].map((x) => `${x};`).join('\n'),
   },
 ];
 

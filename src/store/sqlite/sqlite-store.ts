@@ -87,6 +87,7 @@ export class SqliteStore implements Store {
     );
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
+    this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
     this.#groupCommitMs = opts.groupCommitMs ?? 0;
     this.#migrate(opts.targetVersion);
     this.#db.pragma('optimize=0x10002');

@@ -20,6 +20,13 @@ if (await postgresAvailable()) {
         await store
           .pool()
           .query('INSERT INTO resources (type, id, data, version, created, last_modified) VALUES ($1, $2, $3, 1, $4, $4)', [type, id, data, at]);
+        // the code of a version that had resource counts kept them too
+        const counts = await store.pool().query("SELECT to_regclass('resource_counts') IS NOT NULL AS present");
+        if (counts.rows[0].present) {
+          await store
+            .pool()
+            .query('INSERT INTO resource_counts (type, n) VALUES ($1, 1) ON CONFLICT (type) DO UPDATE SET n = resource_counts.n + 1', [type]);
+        }
       },
     };
   });

@@ -19,6 +19,10 @@ storeContract('SQLite', async (targetVersion) => {
         .raw()
         .prepare('INSERT INTO resources (type, id, data, version, created, last_modified) VALUES (?, ?, ?, 1, ?, ?)')
         .run(type, id, JSON.stringify(data), at, at);
+      // the code of a version that had resource counts kept them too
+      if (store.raw().prepare("SELECT 1 FROM sqlite_master WHERE name = 'resource_counts'").get()) {
+        store.raw().prepare('INSERT INTO resource_counts (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1').run(type);
+      }
     },
   };
 });

@@ -436,6 +436,13 @@ export function storeContract(name: string, open: OpenStore): void {
       expect(await old.store.schemaVersion()).toBe(from);
       const id = randomUUID();
       await old.seedRaw('User', id, user(`from.v${from}`), new Date().toISOString());
+      const agentId = randomUUID();
+      await old.seedRaw(
+        'Agent',
+        agentId,
+        agent(`old-agent-v${from}`, {}, { coSponsors: [{ value: 'CoSp-1' }], credentials: [{ credentialId: 'cred-old', keyThumbprint: 'TP-old' }] }),
+        new Date().toISOString(),
+      );
       await old.store.close();
       const upgraded = await old.reopen();
       try {
@@ -445,6 +452,11 @@ export function storeContract(name: string, open: OpenStore): void {
         const id2 = await insert(upgraded, 'User', user(`after.v${from}`));
         expect((await upgraded.list(USER, { filter: parseFilter(`userName eq "after.v${from}"`), startIndex: 1, count: 10 })).resources[0]!.id).toBe(id2);
         expect((await upgraded.list(USER, { startIndex: 1, count: 0 })).total).toBe(2);
+        // values indexed by later migrations were read out of the old documents
+        const found = await upgraded.list(AGENT, { filter: parseFilter(`${GOVERNANCE_URN}:coSponsors[value eq "CoSp-1"]`), startIndex: 1, count: 5 });
+        expect(found.resources.map((r) => r.id)).toEqual([agentId]);
+        const dup = insert(upgraded, 'Agent', agent(`new-agent-v${from}`, {}, { credentials: [{ credentialId: 'cred-old' }] }));
+        await expect(dup).rejects.toMatchObject({ status: 409, scimType: 'uniqueness' });
         await upgraded.sync.putCursor('after.upgrade', 'ok');
         expect(await upgraded.sync.getCursor('after.upgrade')).toBe('ok');
         expect(await upgraded.keys.list()).toEqual([]);
@@ -453,6 +465,22 @@ export function storeContract(name: string, open: OpenStore): void {
       } finally {
         await upgraded.close();
       }
+    });
+
+    it('lets a credential id or key thumbprint belong to one agent only, also under a race (R12)', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, k) => insert(store, 'Agent', agent(`cred-race-${k}`, {}, { credentials: [{ credentialId: 'cred-shared' }] }))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ status: 409, scimType: 'uniqueness' });
+      const a = await insert(store, 'Agent', agent('tp-1', {}, { credentials: [{ credentialId: 'c-tp-1', keyThumbprint: 'TP-x' }] }));
+      await expect(insert(store, 'Agent', agent('tp-2', {}, { credentials: [{ credentialId: 'c-tp-2', keyThumbprint: 'TP-x' }] }))).rejects.toMatchObject({ status: 409 });
+      // the same agent keeping its own credential across an update is no conflict
+      await store.commit({
+        writes: [{ kind: 'update', type: 'Agent', id: a, data: agent('tp-1', { displayName: 'again' }, { credentials: [{ credentialId: 'c-tp-1', keyThumbprint: 'TP-x' }] }), at: new Date().toISOString(), expectedVersion: 1 }],
+        audit: [],
+        outbox: [],
+      });
     });
 
     it('keeps exactly one active signing key, and rotates atomically', async () => {
