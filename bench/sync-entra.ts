@@ -1,4 +1,4 @@
-// npx tsx bench/sync-entra.ts [--agents 10000] [--writes-per-second 20] [--sqlite-synchronous FULL|NORMAL]
+// npx tsx bench/sync-entra.ts [--agents 10000] [--writes-per-second 20] [--sqlite-synchronous FULL|NORMAL] [--batch-size 20]
 //
 // Initial sync of N agents to the Graph emulator throttled at W writes per second per app (its
 // default: 20, a sliding one-second window, 429 + Retry-After beyond it). The sync worker runs as
@@ -32,6 +32,7 @@ const arg = (name: string, def: string) => {
 const AGENTS = Number(arg('agents', '10000'));
 const WPS = Number(arg('writes-per-second', '20'));
 const SYNCHRONOUS = arg('sqlite-synchronous', 'FULL');
+const BATCH = arg('batch-size', '20');
 const PER_BLUEPRINT = 250;
 const SPONSORS = 50;
 
@@ -56,6 +57,7 @@ const env: Record<string, string> = {
   AGENTROSTER_ENTRA_GRAPH_URL: emu.url,
   AGENTROSTER_ENTRA_BLUEPRINT_ID: blueprints.join(','),
   AGENTROSTER_ENTRA_WRITES_PER_SECOND: String(WPS),
+  AGENTROSTER_ENTRA_BATCH_SIZE: BATCH,
 };
 
 // ── seed: sponsors in Entra and here, agents here (every create writes its outbox row) ──────────
@@ -121,11 +123,22 @@ for (const a of emu.state.agentIdentities()) {
   if (tag) perAgent.set(tag, (perAgent.get(tag) ?? 0) + 1);
 }
 const duplicates = [...perAgent.values()].reduce((n, c) => n + Math.max(0, c - 1), 0);
+// where the time goes: gaps between consecutive write batches as Graph saw them
+const starts: number[] = [];
+let lastEnvelope = -1;
+for (const w of writes) {
+  const key = w.envelopeSeq ?? w.seq;
+  if (key !== lastEnvelope) starts.push(w.atMs);
+  lastEnvelope = key;
+}
+const gaps = starts.slice(1).map((t, i) => t - starts[i]!).sort((a, b) => a - b);
+const pct = (p: number) => gaps[Math.min(gaps.length - 1, Math.floor((p / 100) * gaps.length))] ?? 0;
 const c = emu.counters;
 const result = {
   agents: AGENTS,
   quotaWritesPerSecond: WPS,
   sqliteSynchronous: SYNCHRONOUS,
+  batchSize: Number(BATCH),
   exitCode: code,
   remoteObjects: emu.state.agentIdentities().length,
   agentsSynced: perAgent.size,
@@ -142,6 +155,7 @@ const result = {
   endToEndSeconds: Number(elapsed.toFixed(1)),
   endToEndFractionOfQuota: Number((c.writes / elapsed / WPS).toFixed(4)),
   workerPeakRssMiB: Number(peak.toFixed(1)),
+  writeBatchGapsMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: gaps.at(-1) ?? 0, over1100: gaps.filter((g) => g > 1100).length, count: gaps.length },
   at: new Date().toISOString(),
 };
 console.log(JSON.stringify(result, null, 2));

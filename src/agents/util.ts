@@ -57,10 +57,3 @@ export const conflict = (message: string, scimType?: 'uniqueness'): Violation =>
   message,
   ...(scimType ? { scimType } : {}),
 });
-
-export class ViolationError extends Error {
-  constructor(readonly violation: Violation) {
-    super(violation.message);
-    this.name = 'ViolationError';
-  }
-}

@@ -51,6 +51,9 @@ export interface OktaState {
   /** hash of the profile last applied; undefined: unknown, pushed by the next apply */
   profile?: string;
   managerId?: string;
+  /** for plan(): hash of the profile inputs other than the sponsor, and the sponsor (our id) applied */
+  src?: string;
+  sponsor?: string;
   /** direct memberships applied; undefined: unknown (observed before anything is removed) */
   groups?: string[];
   createdAt?: string;
@@ -244,6 +247,13 @@ export class OktaConnector implements Connector {
     return createHash('sha256').update(JSON.stringify(v)).digest('base64url').slice(0, 24);
   }
 
+  /** The profile inputs that are not the sponsor (plan() compares them without remote calls). */
+  #src(d: DesiredAgent, login: string): string {
+    const p = this.#profile(d, login, { found: true }, {});
+    for (const k of ['managerId', 'manager', 'agentSponsorEmail', 'agentSponsorName']) delete p[k];
+    return this.#hash(p);
+  }
+
   fingerprint(d: DesiredAgent): string {
     const g = this.#gov(d);
     let login = '';
@@ -324,12 +334,18 @@ export class OktaConnector implements Connector {
       kind = stronger(kind, 'update');
       details.push(`login ${st.login ?? '?'} → ${login}`);
     }
-    if (st.profile === undefined) {
-      kind = stronger(kind, 'update');
-      details.push('profile (pushed again)');
-    } else if (target !== 'DEPROVISIONED') {
-      kind = stronger(kind, 'update');
-      details.push('profile and manager (if changed)');
+    if (target !== 'DEPROVISIONED') {
+      if (st.profile === undefined) {
+        kind = stronger(kind, 'update');
+        details.push('profile (pushed again)');
+      } else if (st.src !== this.#src(d, login)) {
+        kind = stronger(kind, 'update');
+        details.push('profile (name, purpose, environment, risk tier or autonomy level)');
+      }
+      if (sponsor && st.sponsor !== undefined && st.sponsor !== sponsor.id) {
+        kind = stronger(kind, 'update');
+        details.push(`manager → sponsor ${sponsor.userName ?? sponsor.displayName ?? sponsor.id}`);
+      }
     }
     const have = st.groups ?? [];
     const gd = [...groups.filter((g) => !have.includes(g)).map((g) => `+${g}`), ...have.filter((g) => !groups.includes(g)).map((g) => `-${g}`)];
@@ -417,6 +433,8 @@ export class OktaConnector implements Connector {
         status: u.status,
         profile: this.#hash(profile),
         managerId: sponsor.id ?? '',
+        src: this.#src(d, login),
+        ...(this.#primary(d) ? { sponsor: this.#primary(d)!.id } : {}),
         groups: withGroups ? [...groups] : [],
         createdAt: u.created ?? new Date().toISOString(),
       };
@@ -524,6 +542,9 @@ export class OktaConnector implements Connector {
           st.profile = h;
           st.login = login;
           st.managerId = String(profile.managerId ?? '');
+          st.src = this.#src(d, login);
+          const ref = this.#primary(d);
+          if (ref) st.sponsor = ref.id;
           kind = stronger(kind, 'update');
           details.push('profile updated');
         } else {
@@ -927,7 +948,8 @@ export class OktaConnector implements Connector {
 
   /** The server-issued `next` link of a polling query from now: the first cursor. */
   async #startCursor(): Promise<string> {
-    const url = this.#logsUrl(new Date());
+    // five minutes back: a host clock ahead of Okta must not skip events (re-reading is harmless)
+    const url = this.#logsUrl(new Date(Date.now() - 5 * 60_000));
     try {
       const res = await this.api.raw('GET', url);
       return parseLinks(res.headers.get('link')).next ?? url;

@@ -225,7 +225,8 @@ export class RatePacer {
     } else if (next.resetEpoch === cur.resetEpoch) {
       // answers of one window may arrive out of order: the lowest Remaining is the latest count
       cur.remaining = Math.min(cur.remaining, next.remaining);
-      cur.resetAt = Math.max(cur.resetAt, next.resetAt);
+      // every estimate is conservative (never before the true reset): the latest, tightest one wins
+      cur.resetAt = Math.min(cur.resetAt, next.resetAt);
     }
     // an older window's answer arriving late changes nothing
   }

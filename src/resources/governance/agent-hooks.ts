@@ -49,6 +49,8 @@ export interface GovernanceDeps {
   registry: SchemaRegistry;
   store: Store;
   clock: Clock;
+  /** ask the scheduler to run its integrity sweep on its next run (a cascade too large for one commit) */
+  requestSweep?: () => void;
 }
 
 const LIVE_CREDENTIAL = (c: Json) => c.status !== 'revoked' && c.status !== 'expired';

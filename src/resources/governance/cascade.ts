@@ -99,8 +99,13 @@ export async function sponsorCascade(i: CascadeInput): Promise<Effects | undefin
     out.outbox.push(...e.outbox);
   };
   let n = 0;
+  const overflow = () => {
+    // the rest follows within one scheduler run (its sweep applies the same functions)
+    i.deps.requestSweep?.();
+    return true;
+  };
   for await (const row of scan(i.store, agentType, sponsoredBy(person.id))) {
-    if (n++ >= CASCADE_LIMIT) break;
+    if (n++ >= CASCADE_LIMIT && overflow()) break;
     const candidates = event === 'departed' ? successorCandidates(row.data, person) : [];
     const people = await resolvePeople(i.store, candidates);
     const action = event === 'departed' ? 'sponsor.departed' : event === 'returned' ? 'sponsor.returned' : 'sponsor.refresh';
@@ -116,7 +121,7 @@ export async function sponsorCascade(i: CascadeInput): Promise<Effects | undefin
   }
   if (event === 'departed') {
     for await (const row of scan(i.store, agentType, coSponsoredBy(person.id))) {
-      if (n++ >= CASCADE_LIMIT) break;
+      if (n++ >= CASCADE_LIMIT && overflow()) break;
       add(await i.service.plan('Agent', row.id, (a) => withoutCoSponsor(a, person.id), gctx, { action: 'cosponsor.departed', reason: why, at: i.at }));
     }
   }

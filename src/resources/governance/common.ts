@@ -4,7 +4,7 @@
 import type { CatalogueEntry } from '../../agents/grants.js';
 import type { ActorKind } from '../../agents/lifecycle.js';
 import type { Person } from '../../agents/sponsor.js';
-import { type Violation, ViolationError } from '../../agents/util.js';
+import type { Violation } from '../../agents/util.js';
 import { ScimError, type ScimType } from '../../scim/errors.js';
 import type { Filter } from '../../scim/filter/ast.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
@@ -12,12 +12,10 @@ import type { Json, Store, StoredResource } from '../../store/types.js';
 import type { RequestContext } from '../context.js';
 
 export const GOV = 'urn:agentroster:scim:schemas:extension:agent-governance:1.0:Agent';
-export const AGENT_CORE = 'urn:ietf:params:scim:schemas:core:2.0:Agent';
 export const USER_CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 export const AGENT_USER = 'urn:agentroster:scim:schemas:extension:agent:1.0:User';
 export const ENTITLEMENT_EXT = 'urn:agentroster:scim:schemas:extension:entitlement:1.0:Entitlement';
-export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 /** The actor of the governance engine's own changes (scheduler, cascades). */
 export const GOVERNANCE_CLIENT = 'agentroster-governance';
@@ -62,11 +60,6 @@ export function throwViolations(list: (Violation | undefined)[]): void {
   const top = [...vs].sort((a, b) => rank(b.status) - rank(a.status))[0]!;
   const same = vs.filter((v) => v.status === top.status);
   throw toScimError({ ...top, message: same.map((v) => v.message).join('; ') });
-}
-
-export function rethrow(e: unknown): never {
-  if (e instanceof ViolationError) throw toScimError(e.violation);
-  throw e;
 }
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -4,7 +4,6 @@
 
 import type { Logger } from 'pino';
 import type { GovernancePolicy } from '../../agents/policy.js';
-import { isObj, type Json } from '../../agents/util.js';
 import type { SchemaRegistry } from '../../scim/registry.js';
 import type { Store, StoredResource } from '../../store/types.js';
 import type { Clock } from '../context.js';
@@ -12,7 +11,7 @@ import { composeHooks, type ResourceHooks } from '../hooks.js';
 import type { ResourceService } from '../service.js';
 import { agentHooks, groupHooks, userHooks } from '../type-hooks.js';
 import { agentGovernanceHooks, type GovernanceDeps } from './agent-hooks.js';
-import { GOV, governanceContext } from './common.js';
+import { governanceContext } from './common.js';
 import { auditEventHooks, catalogueHooks, groupRevokeOnly, userGovernanceHooks } from './other-hooks.js';
 import { GovernanceScheduler } from './scheduler.js';
 
@@ -36,7 +35,7 @@ export class Governance {
   #service: ResourceService | undefined;
 
   constructor(o: GovernanceOptions) {
-    this.deps = { policy: o.policy, registry: o.registry, store: o.store, clock: o.clock };
+    this.deps = { policy: o.policy, registry: o.registry, store: o.store, clock: o.clock, requestSweep: () => this.scheduler.requestSweep() };
     this.#agentRules = agentGovernanceHooks(this.deps);
     this.#agentsInMainUsers = o.agentsInMainUsers ?? true;
     this.scheduler = new GovernanceScheduler({
@@ -94,9 +93,4 @@ export class Governance {
     await this.deps.store.commit({ writes, audit: [], outbox: [] });
     return true;
   }
-}
-
-export function lifecycleOf(agent: Json): string | undefined {
-  const g = agent[GOV];
-  return isObj(g) && typeof g.lifecycleState === 'string' ? g.lifecycleState : undefined;
 }

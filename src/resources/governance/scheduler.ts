@@ -56,6 +56,7 @@ export class GovernanceScheduler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<SchedulerReport> | undefined;
   #lastSweep = Number.NEGATIVE_INFINITY;
+  #sweepRequested = false;
 
   constructor(o: SchedulerOptions) {
     this.#o = o;
@@ -73,6 +74,11 @@ export class GovernanceScheduler {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#running?.catch(() => undefined);
+  }
+
+  /** The next run includes the integrity sweep (a sponsor cascade left agents for it). */
+  requestSweep(): void {
+    this.#sweepRequested = true;
   }
 
   /** One pass of every rule at the clock's now. `sweep` forces the integrity sweep. */
@@ -259,8 +265,9 @@ export class GovernanceScheduler {
     // The integrity sweep: sponsors that left without a cascade (a crash, a very large cascade, a
     // change made directly in the database) and projections out of line.
     const nowMs = Date.parse(now);
-    if (o.sweep || nowMs - this.#lastSweep >= (this.#o.sweepIntervalMs ?? 3_600_000)) {
+    if (o.sweep || this.#sweepRequested || nowMs - this.#lastSweep >= (this.#o.sweepIntervalMs ?? 3_600_000)) {
       this.#lastSweep = nowMs;
+      this.#sweepRequested = false;
       await each(not(state('retired')), async (row) => {
         const g = gov(row.data);
         const sponsorId = str(isObj(g.sponsor) ? g.sponsor.value : undefined);

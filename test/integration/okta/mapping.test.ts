@@ -137,6 +137,11 @@ describe('agent → Okta user', () => {
     const u = h.remote(id)!;
     await h.patch(id, { op: 'replace', path: 'urn:agentroster:scim:schemas:extension:agent-governance:1.0:Agent:sponsor', value: { value: b.id } });
     await h.patch(id, { op: 'replace', path: 'agentUserName', value: 'enigma-bot' }, { op: 'replace', path: 'displayName', value: 'Enigma Bot' });
+    const plan = (await h.okta.sync.plan()).find((p) => p.agentId === id);
+    expect(plan?.change.kind).toBe('update');
+    expect(plan?.change.details).toEqual(
+      expect.arrayContaining([`login turing-bot@${LOGIN_DOMAIN} → enigma-bot@${LOGIN_DOMAIN}`, expect.stringMatching(/^profile \(/), 'manager → sponsor barbara@example.com']),
+    );
     await h.sync();
     const after = h.remote(id)!;
     expect(after.id).toBe(u.id);
