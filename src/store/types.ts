@@ -134,6 +134,37 @@ export class RowMissing extends Error {
   }
 }
 
+/** Conditions on audit events that the database evaluates (all must hold). */
+export interface AuditWhere {
+  resourceId?: string;
+  resourceType?: string;
+  action?: string;
+  actorClient?: string;
+  actorUserId?: string;
+  /** `at` bounds, as normalised ISO timestamps */
+  atAfter?: { value: string; inclusive: boolean };
+  atBefore?: { value: string; inclusive: boolean };
+}
+
+/** SQL conditions (with `?` placeholders) for an AuditWhere; shared by both stores. */
+export function auditWhereSql(w: AuditWhere | undefined, actorText: (field: string) => string): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (!w) return { sql: '', params };
+  const add = (sql: string, v: unknown) => {
+    parts.push(sql);
+    params.push(v);
+  };
+  if (w.resourceId !== undefined) add('resource_id = ?', w.resourceId);
+  if (w.resourceType !== undefined) add('resource_type = ?', w.resourceType);
+  if (w.action !== undefined) add('action = ?', w.action);
+  if (w.actorClient !== undefined) add(`${actorText('client')} = ?`, w.actorClient);
+  if (w.actorUserId !== undefined) add(`${actorText('userId')} = ?`, w.actorUserId);
+  if (w.atAfter) add(`at ${w.atAfter.inclusive ? '>=' : '>'} ?`, w.atAfter.value);
+  if (w.atBefore) add(`at ${w.atBefore.inclusive ? '<=' : '<'} ?`, w.atBefore.value);
+  return { sql: parts.map((p) => ` AND ${p}`).join(''), params };
+}
+
 export interface OutboxRow {
   seq: number;
   target: string;
@@ -233,7 +264,8 @@ export interface Store {
   groupsOf(memberIds: string[]): Promise<Map<string, { value: string; display?: string }[]>>;
   /** Query plan of a list query (EXPLAIN QUERY PLAN / EXPLAIN), for tests and the benchmark. */
   explain(rt: ResourceTypeInfo, q: ListQuery): Promise<string[]>;
-  auditEvents(after?: number, limit?: number): Promise<AuditEvent[]>;
+  /** Audit events after `after` (seq) in log order, optionally narrowed in the database by `where`. */
+  auditEvents(after?: number, limit?: number, where?: AuditWhere): Promise<AuditEvent[]>;
   tokens: TokenStore;
   close(): Promise<void>;
 }

@@ -15,6 +15,8 @@ import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
 import { numberPlaceholders, postgresDialect } from '../sql-dialect.js';
 import {
   type AuditEvent,
+  type AuditWhere,
+  auditWhereSql,
   type Commit,
   type Json,
   type ListQuery,
@@ -317,8 +319,9 @@ export class PostgresStore implements Store {
     return out;
   }
 
-  async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
-    const r = await this.#pool.query('SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
+  async auditEvents(after = 0, limit = 1000, where?: AuditWhere): Promise<AuditEvent[]> {
+    const w = auditWhereSql(where, (f) => `(actor ->> '${f}')`);
+    const r = await this.#pool.query(q(`SELECT * FROM audit_events WHERE seq > ?${w.sql} ORDER BY seq LIMIT ?`), [after, ...w.params, limit]);
     return (r.rows as Raw[]).map(auditRow);
   }
 

@@ -136,6 +136,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
     version: 5,
     name: 'governance indexes, unique credentials',
-    statements: (registry) => [...attributeIndexDdl(registry, postgresDialect, 5), ...multiValueBackfillDdl(registry, postgresDialect, 5)],
+    statements: (registry) => [
+      ...attributeIndexDdl(registry, postgresDialect, 5),
+      ...multiValueBackfillDdl(registry, postgresDialect, 5),
+      'CREATE INDEX ix_audit_resource_id ON audit_events (resource_id, seq)',
+    ],
   },
 ];

@@ -139,7 +139,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'governance indexes, unique credentials',
     sql: (registry) =>
-      [...attributeIndexDdl(registry, sqliteDialect, 5), ...multiValueBackfillDdl(registry, sqliteDialect, 5)].map((x) => `${x};`).join('\n'),
+      [
+        ...attributeIndexDdl(registry, sqliteDialect, 5),
+        ...multiValueBackfillDdl(registry, sqliteDialect, 5),
+        'CREATE INDEX ix_audit_resource_id ON audit_events(resource_id, seq)',
+      ]
+        .map((x) => `${x};`)
+        .join('\n'),
   },
 ];
 

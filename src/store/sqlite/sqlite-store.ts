@@ -15,6 +15,8 @@ import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
 import {
   type AuditEvent,
+  type AuditWhere,
+  auditWhereSql,
   type Commit,
   type Json,
   type ListQuery,
@@ -327,8 +329,9 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async auditEvents(after = 0, limit = 1000): Promise<AuditEvent[]> {
-    const rows = this.#stmt('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as Raw[];
+  async auditEvents(after = 0, limit = 1000, where?: AuditWhere): Promise<AuditEvent[]> {
+    const w = auditWhereSql(where, (f) => `json_extract(actor, '$.${f}')`);
+    const rows = this.#stmt(`SELECT * FROM audit_events WHERE seq > ?${w.sql} ORDER BY seq LIMIT ?`).all(after, ...w.params, limit) as Raw[];
     return rows.map(auditRow);
   }
 

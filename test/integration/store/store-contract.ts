@@ -165,6 +165,20 @@ export function storeContract(name: string, open: OpenStore): void {
       for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ status: 409, scimType: 'uniqueness' });
     });
 
+    it('narrows audit events in the database by resource, action, actor and time', async () => {
+      const id = await insert(store, 'User', user('audit.where'));
+      const all = await store.auditEvents(0, 100_000);
+      const mine = await store.auditEvents(0, 100_000, { resourceId: id });
+      expect(mine.map((e) => e.resourceId)).toEqual([id]);
+      expect(await store.auditEvents(0, 100_000, { resourceId: id, action: 'delete' })).toEqual([]);
+      expect((await store.auditEvents(0, 100_000, { actorClient: 'contract-test' })).length).toBe(all.length);
+      expect(await store.auditEvents(0, 100_000, { actorClient: 'nobody' })).toEqual([]);
+      const last = all[all.length - 1]!;
+      const after = await store.auditEvents(0, 100_000, { atAfter: { value: last.at, inclusive: true } });
+      expect(after.map((e) => e.seq)).toContain(last.seq);
+      expect(await store.auditEvents(0, 100_000, { atAfter: { value: '2999-01-01T00:00:00.000Z', inclusive: false } })).toEqual([]);
+    });
+
     it('chains audit events: each prevHash is the previous hash, each hash recomputes', async () => {
       await insert(store, 'User', user('audit.a'));
       await insert(store, 'User', user('audit.b'));
