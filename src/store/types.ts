@@ -187,7 +187,11 @@ export interface OutboxRow {
  * dies loses its lease when it expires and another worker takes the row.
  */
 export interface OutboxStore {
-  /** Lease up to `limit` due rows of a target to `worker` for `leaseMs` (oldest first). */
+  /**
+   * Lease up to `limit` due rows of a target to `worker` for `leaseMs` (oldest first). Rows of a
+   * resource another worker holds a live lease on are left alone, so one resource is converged by
+   * one worker at a time.
+   */
   claim(target: string, worker: string, leaseMs: number, limit: number, now?: Date): Promise<OutboxRow[]>;
   /** Done: only the lease holder can complete (a worker whose lease expired gets false). */
   complete(seq: number, worker: string): Promise<boolean>;

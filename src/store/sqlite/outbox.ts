@@ -1,5 +1,6 @@
 // Outbox leasing and sync bookkeeping on SQLite. A claim is one IMMEDIATE transaction, so two
-// worker processes on the same file serialise and never lease the same row.
+// worker processes on the same file serialise and never lease the same row; nor rows of a resource
+// another worker holds a live lease on (one agent is converged by one worker at a time).
 
 import type Database from 'better-sqlite3';
 import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
@@ -14,10 +15,13 @@ export class SqliteOutbox implements OutboxStore {
     const tx = this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `SELECT * FROM outbox WHERE target = ? AND status = 'pending' AND available_at <= ?
-             AND (lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT ?`,
+          `SELECT * FROM outbox o WHERE o.target = ? AND o.status = 'pending' AND o.available_at <= ?
+             AND (o.lease_until IS NULL OR o.lease_until < ?)
+             AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.target = o.target AND x.resource_id = o.resource_id
+                              AND x.status = 'pending' AND x.lease_until >= ? AND x.lease_owner <> ?)
+           ORDER BY o.seq LIMIT ?`,
         )
-        .all(target, at, at, limit) as Raw[];
+        .all(target, at, at, at, worker, limit) as Raw[];
       const upd = this.db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?');
       for (const r of rows) upd.run(worker, until, r.seq);
       return rows.map((r) => outboxRow({ ...r, lease_owner: worker, lease_until: until }));

@@ -385,11 +385,10 @@ export function storeContract(name: string, open: OpenStore): void {
 
     describe('outbox', () => {
       it('leases disjoint rows to concurrent workers, and re-leases after expiry', async () => {
-        const id = randomUUID();
         await store.commit({
           writes: [],
           audit: [],
-          outbox: Array.from({ length: 40 }, (_, v) => ({ target: 'lease', resourceType: 'Agent', resourceId: id, action: 'patch', version: v + 1 })),
+          outbox: Array.from({ length: 40 }, () => ({ target: 'lease', resourceType: 'Agent', resourceId: randomUUID(), action: 'patch', version: 1 })),
         });
         const claims = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => store.outbox.claim('lease', w, 60_000, 15)));
         const all = claims.flat().map((r) => r.seq);
@@ -406,6 +405,27 @@ export function storeContract(name: string, open: OpenStore): void {
         // the dead worker can no longer complete
         expect(await store.outbox.complete(w1[0]!, victim)).toBe(false);
         expect(await store.outbox.complete(w1[0]!, 'w5')).toBe(true);
+      });
+
+      it('never leases rows of one resource to two workers at once', async () => {
+        const ids = Array.from({ length: 5 }, () => randomUUID());
+        await store.commit({
+          writes: [],
+          audit: [],
+          outbox: ids.flatMap((id) => [1, 2, 3, 4].map((v) => ({ target: 'per-agent', resourceType: 'Agent', resourceId: id, action: 'patch', version: v }))),
+        });
+        for (let round = 0; round < 3; round++) {
+          const claims = await Promise.all(['a', 'b', 'c'].map((w) => store.outbox.claim('per-agent', w, 60_000, 3)));
+          const owner = new Map<string, string>();
+          claims.forEach((rows, k) => {
+            for (const r of rows) {
+              const w = ['a', 'b', 'c'][k]!;
+              expect(owner.get(r.resourceId) ?? w, `resource ${r.resourceId} leased to two workers`).toBe(w);
+              owner.set(r.resourceId, w);
+            }
+          });
+          for (const [k, rows] of claims.entries()) for (const r of rows) await store.outbox.complete(r.seq, ['a', 'b', 'c'][k]!);
+        }
       });
 
       it('retries with a due time, parks, requeues and reports stats', async () => {
