@@ -13,15 +13,17 @@ export class PgOutbox implements OutboxStore {
     const until = new Date(now.getTime() + leaseMs).toISOString();
     const r = await this.pool.query(
       `UPDATE outbox SET lease_owner = $1, lease_until = $2
-        WHERE seq IN (SELECT o.seq FROM outbox o
-                       WHERE o.target = $3 AND o.status = 'pending' AND o.available_at <= $4
-                         AND (o.lease_until IS NULL OR o.lease_until < $4)
-                         -- one agent is converged by one worker at a time: skip resources another
-                         -- worker holds a live lease on, or is claiming right now (advisory lock)
-                         AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.target = o.target AND x.resource_id = o.resource_id
-                                          AND x.status = 'pending' AND x.lease_until >= $4 AND x.lease_owner <> $1)
-                         AND pg_try_advisory_xact_lock(hashtext(o.target || ':' || o.resource_id))
-                       ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED)
+        WHERE seq IN (
+          SELECT c.seq FROM (
+            SELECT o.seq, o.target, o.resource_id FROM outbox o
+             WHERE o.target = $3 AND o.status = 'pending' AND o.available_at <= $4
+               AND (o.lease_until IS NULL OR o.lease_until < $4)
+               -- one agent is converged by one worker at a time: not while another worker leases it
+               AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.target = o.target AND x.resource_id = o.resource_id
+                                AND x.status = 'pending' AND x.lease_until >= $4 AND x.lease_owner <> $1)
+             ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED) c
+          -- …nor while another worker is claiming it right now (released when this statement commits)
+          WHERE pg_try_advisory_xact_lock(hashtext(c.target || ':' || c.resource_id)))
         RETURNING *`,
       [worker, until, target, at, limit],
     );
