@@ -158,6 +158,12 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
       AGENTROSTER_LOG_LEVEL: 'info',
       // outbox rows are written for these targets (the create target counts them); no worker runs
       AGENTROSTER_SYNC_TARGETS: syncTargets,
+      // outbox rows are queued for the target; no worker runs in the measured server
+      AGENTROSTER_SYNC_WORKER: 'false',
+      AGENTROSTER_ENTRA_TENANT_ID: '00000000-0000-0000-0000-000000000001',
+      AGENTROSTER_ENTRA_CLIENT_ID: '00000000-0000-0000-0000-000000000002',
+      AGENTROSTER_ENTRA_CLIENT_SECRET: 'bench-not-a-secret',
+      AGENTROSTER_ENTRA_BLUEPRINT_ID: '00000000-0000-0000-0000-000000000003',
       ...(process.env.BENCH_SQLITE_SYNC ? { AGENTROSTER_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNC } : {}),
       AGENTROSTER_HOST: '127.0.0.1',
       AGENTROSTER_RECORD_KEY: Buffer.alloc(32, 7).toString('base64'),

@@ -126,7 +126,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
   governance.bind(service);
   if (o.startJobs ?? o.clock === undefined) records.renewal.start();
   if (o.startJobs ?? o.clock === undefined) governance.scheduler.start();
-  if (sync && ((o.sync ? o.sync.start : undefined) ?? o.startJobs ?? o.clock === undefined)) sync.start();
+  if (sync && config.syncWorker && ((o.sync ? o.sync.start : undefined) ?? o.startJobs ?? o.clock === undefined)) sync.start();
   const close = async () => {
     await sync?.stop();
     await governance.scheduler.stop();

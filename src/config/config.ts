@@ -38,6 +38,10 @@ export const ConfigSchema = z.object({
     )
     .default([])
     .describe('sync targets that get an outbox row for every agent change (comma-separated: entra, okta)'),
+  syncWorker: z
+    .preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off'].includes(v.toLowerCase()) : v), z.boolean())
+    .default(true)
+    .describe('run the sync workers and reconcilers in this server process; false on API-only instances (changes are still queued; run `agentroster sync apply` elsewhere)'),
   // Sync engine (docs/entra.md "Operations").
   syncConcurrency: z.coerce.number().int().min(1).max(500).default(40).describe('agents a sync worker converges at the same time (the target\'s rate limit paces them)'),
   syncBatchSize: z.coerce.number().int().min(1).max(1000).default(100).describe('outbox rows a sync worker claims per round trip'),
@@ -227,6 +231,7 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_SQLITE_GROUP_COMMIT_MS: 'sqliteGroupCommitMs',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',
   AGENTROSTER_SYNC_TARGETS: 'syncTargets',
+  AGENTROSTER_SYNC_WORKER: 'syncWorker',
   AGENTROSTER_SYNC_CONCURRENCY: 'syncConcurrency',
   AGENTROSTER_SYNC_BATCH_SIZE: 'syncBatchSize',
   AGENTROSTER_SYNC_LEASE_SECONDS: 'syncLeaseSeconds',
