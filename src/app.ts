@@ -17,7 +17,6 @@ import type { SchemaRegistry } from './scim/registry.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 import { createEntraConnector } from './connectors/entra/index.js';
-import { createOktaConnector, oktaHookReceiverFor } from './connectors/okta/index.js';
 import { oktaHookRouter } from './http/okta-hook-routes.js';
 import { syncRouter } from './http/sync-routes.js';
 import type { Connector } from './sync/connector.js';
@@ -56,11 +55,14 @@ export interface BuildOptions {
   sync?: false | { connectors?: Connector[]; tunables?: Partial<SyncTunables>; start?: boolean };
 }
 
+/** The Okta connector's module, loaded only when Okta is a target: its SDK alone costs ~95 MB of RSS. */
+const loadOkta = () => import('./connectors/okta/index.js');
+
 /** The connectors of the configured sync targets (a ConfigError when one is incompletely configured). */
-function syncConnectors(config: Config, logger: Logger): Connector[] {
+async function syncConnectors(config: Config, logger: Logger): Promise<Connector[]> {
   const out: Connector[] = [];
   if (config.syncTargets.includes('entra')) out.push(createEntraConnector(config, logger));
-  if (config.syncTargets.includes('okta')) out.push(createOktaConnector(config, logger));
+  if (config.syncTargets.includes('okta')) out.push((await loadOkta()).createOktaConnector(config, logger));
   return out;
 }
 
@@ -71,7 +73,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
   // Missing record key or issuer in production: fail before the database is touched.
   const kek = resolveRecordKek(config, logger);
   const issuer = resolveIssuer(config, logger);
-  const connectors = o.sync === false ? [] : (o.sync?.connectors ?? syncConnectors(config, logger));
+  const connectors = o.sync === false ? [] : (o.sync?.connectors ?? (await syncConnectors(config, logger)));
   const store = await openStore(registry, config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     groupCommitMs: config.sqliteGroupCommitMs,
@@ -105,7 +107,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
   const sync = connectors.length
     ? new SyncEngine({ store, registry, service, logger, clock, connectors, tunables: { ...tunablesFromConfig(config), ...(o.sync ? o.sync.tunables : {}) } })
     : undefined;
-  const oktaHooks = oktaHookReceiverFor(sync, store, config, logger);
+  const oktaHooks = sync?.targets.has('okta') ? (await loadOkta()).oktaHookReceiverFor(sync, store, config, logger) : undefined;
   const app = createApp({
     service,
     store,
