@@ -217,6 +217,8 @@ export interface SyncLink {
 
 export interface SyncStateStore {
   getLink(target: string, resourceId: string): Promise<SyncLink | undefined>;
+  /** The links of many resources at once (by resource id), for rendering a page of agents. */
+  getLinks(target: string, resourceIds: string[]): Promise<Map<string, SyncLink>>;
   putLink(link: SyncLink): Promise<void>;
   links(target: string, afterResourceId?: string, limit?: number): Promise<SyncLink[]>;
   deleteLink(target: string, resourceId: string): Promise<void>;

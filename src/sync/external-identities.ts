@@ -33,14 +33,15 @@ export function externalIdentitiesHook(store: Store, targets: { target: string; 
   return {
     async decorate(resources) {
       if (targets.length === 0) return;
+      // one query per target for the whole page, not one per agent
+      const links = await Promise.all(targets.map((t) => store.sync.getLinks(t.target, resources.map((r) => r.id as string))));
       await Promise.all(
         resources.map(async (r) => {
           const id = r.id as string;
           const meta = r.meta as Json | undefined;
           const m = /(\d+)/.exec(String(meta?.version ?? ''));
           const version = m ? Number(m[1]) : 0;
-          const ids: Json[] = [];
-          for (const t of targets) ids.push(externalIdentity(t.target, await store.sync.getLink(t.target, id), version, t.objectType));
+          const ids: Json[] = targets.map((t, k) => externalIdentity(t.target, links[k]!.get(id), version, t.objectType));
           const gov = (typeof r[GOVERNANCE_URN] === 'object' && r[GOVERNANCE_URN] !== null ? r[GOVERNANCE_URN] : {}) as Json;
           r[GOVERNANCE_URN] = { ...gov, externalIdentities: ids };
         }),

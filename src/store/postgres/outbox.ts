@@ -8,26 +8,57 @@ import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, Sync
 export class PgOutbox implements OutboxStore {
   constructor(private readonly pool: pg.Pool) {}
 
+  /**
+   * Rows are taken with FOR UPDATE SKIP LOCKED; each resource among them is then locked for this
+   * transaction (advisory lock), and only after that — in a new snapshot, which sees any claim
+   * committed meanwhile — are resources leased by another worker left out. So one resource is never
+   * leased to two workers, even by claims racing on several instances.
+   */
   async claim(target: string, worker: string, leaseMs: number, limit: number, now = new Date()): Promise<OutboxRow[]> {
     const at = now.toISOString();
     const until = new Date(now.getTime() + leaseMs).toISOString();
-    const r = await this.pool.query(
-      `UPDATE outbox SET lease_owner = $1, lease_until = $2
-        WHERE seq IN (
-          SELECT c.seq FROM (
-            SELECT o.seq, o.target, o.resource_id FROM outbox o
-             WHERE o.target = $3 AND o.status = 'pending' AND o.available_at <= $4
-               AND (o.lease_until IS NULL OR o.lease_until < $4)
-               -- one agent is converged by one worker at a time: not while another worker leases it
-               AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.target = o.target AND x.resource_id = o.resource_id
-                                AND x.status = 'pending' AND x.lease_until >= $4 AND x.lease_owner <> $1)
-             ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED) c
-          -- …nor while another worker is claiming it right now (released when this statement commits)
-          WHERE pg_try_advisory_xact_lock(hashtext(c.target || ':' || c.resource_id)))
-        RETURNING *`,
-      [worker, until, target, at, limit],
-    );
-    return (r.rows as Raw[]).map(outboxRow).sort((a, b) => a.seq - b.seq);
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const cand = (
+        await c.query(
+          `SELECT seq, resource_id FROM outbox
+            WHERE target = $1 AND status = 'pending' AND available_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+            ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED`,
+          [target, at, limit],
+        )
+      ).rows as { seq: string; resource_id: string }[];
+      const resources = [...new Set(cand.map((r) => r.resource_id))];
+      const locked = new Set<string>();
+      for (const rid of resources) {
+        const r = await c.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [`${target}:${rid}`]);
+        if ((r.rows[0] as { ok: boolean }).ok) locked.add(rid);
+      }
+      const busy = new Set(
+        (
+          (
+            await c.query(
+              `SELECT DISTINCT resource_id FROM outbox WHERE target = $1 AND resource_id = ANY($2) AND status = 'pending'
+                 AND lease_until >= $3 AND lease_owner <> $4`,
+              [target, [...locked], at, worker],
+            )
+          ).rows as { resource_id: string }[]
+        ).map((r) => r.resource_id),
+      );
+      const seqs = cand.filter((r) => locked.has(r.resource_id) && !busy.has(r.resource_id)).map((r) => Number(r.seq));
+      const rows =
+        seqs.length === 0
+          ? []
+          : ((await c.query('UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE seq = ANY($3) RETURNING *', [worker, until, seqs]))
+              .rows as Raw[]);
+      await c.query('COMMIT');
+      return rows.map(outboxRow).sort((x, y) => x.seq - y.seq);
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
   }
 
   async #update(sql: string, values: unknown[]): Promise<boolean> {
@@ -96,6 +127,14 @@ export class PgSyncState implements SyncStateStore {
   async getLink(target: string, resourceId: string): Promise<SyncLink | undefined> {
     const r = await this.pool.query('SELECT * FROM sync_links WHERE target = $1 AND resource_id = $2', [target, resourceId]);
     return r.rows[0] ? syncLink(r.rows[0]) : undefined;
+  }
+
+  async getLinks(target: string, resourceIds: string[]): Promise<Map<string, SyncLink>> {
+    const out = new Map<string, SyncLink>();
+    if (resourceIds.length === 0) return out;
+    const r = await this.pool.query('SELECT * FROM sync_links WHERE target = $1 AND resource_id = ANY($2)', [target, resourceIds]);
+    for (const row of r.rows as Raw[]) out.set(row.resource_id as string, syncLink(row));
+    return out;
   }
 
   async putLink(l: SyncLink): Promise<void> {

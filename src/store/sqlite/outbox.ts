@@ -4,6 +4,16 @@
 
 import type Database from 'better-sqlite3';
 import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
+
+/** Prepared statements, cached per connection: preparing costs more than running these small queries. */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+export function prep(db: Database.Database, sql: string): Database.Statement {
+  let m = statements.get(db);
+  if (!m) statements.set(db, (m = new Map()));
+  let st = m.get(sql);
+  if (!st) m.set(sql, (st = db.prepare(sql)));
+  return st;
+}
 import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
 export class SqliteOutbox implements OutboxStore {
@@ -22,7 +32,7 @@ export class SqliteOutbox implements OutboxStore {
            ORDER BY o.seq LIMIT ?`,
         )
         .all(target, at, at, at, worker, limit) as Raw[];
-      const upd = this.db.prepare('UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?');
+      const upd = prep(this.db, 'UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?');
       for (const r of rows) upd.run(worker, until, r.seq);
       return rows.map((r) => outboxRow({ ...r, lease_owner: worker, lease_until: until }));
     });
@@ -97,8 +107,19 @@ export class SqliteSyncState implements SyncStateStore {
   constructor(private readonly db: Database.Database) {}
 
   async getLink(target: string, resourceId: string): Promise<SyncLink | undefined> {
-    const r = this.db.prepare('SELECT * FROM sync_links WHERE target = ? AND resource_id = ?').get(target, resourceId) as Raw | undefined;
+    const r = prep(this.db, 'SELECT * FROM sync_links WHERE target = ? AND resource_id = ?').get(target, resourceId) as Raw | undefined;
     return r ? syncLink(r) : undefined;
+  }
+
+  async getLinks(target: string, resourceIds: string[]): Promise<Map<string, SyncLink>> {
+    const out = new Map<string, SyncLink>();
+    if (resourceIds.length === 0) return out;
+    const rows = prep(this.db, 'SELECT * FROM sync_links WHERE target = ? AND resource_id IN (SELECT value FROM json_each(?))').all(
+      target,
+      JSON.stringify(resourceIds),
+    ) as Raw[];
+    for (const r of rows) out.set(r.resource_id as string, syncLink(r));
+    return out;
   }
 
   async putLink(l: SyncLink): Promise<void> {
@@ -129,16 +150,16 @@ export class SqliteSyncState implements SyncStateStore {
   }
 
   async deleteLink(target: string, resourceId: string): Promise<void> {
-    this.db.prepare('DELETE FROM sync_links WHERE target = ? AND resource_id = ?').run(target, resourceId);
+    prep(this.db, 'DELETE FROM sync_links WHERE target = ? AND resource_id = ?').run(target, resourceId);
   }
 
   async getCursor(name: string): Promise<string | undefined> {
-    const r = this.db.prepare('SELECT value FROM sync_cursors WHERE name = ?').get(name) as { value: string } | undefined;
+    const r = prep(this.db, 'SELECT value FROM sync_cursors WHERE name = ?').get(name) as { value: string } | undefined;
     return r?.value;
   }
 
   async putCursor(name: string, value: string | undefined): Promise<void> {
-    if (value === undefined) this.db.prepare('DELETE FROM sync_cursors WHERE name = ?').run(name);
+    if (value === undefined) prep(this.db, 'DELETE FROM sync_cursors WHERE name = ?').run(name);
     else
       this.db
         .prepare(
@@ -152,7 +173,7 @@ export class SqliteKeys implements KeyStore {
   constructor(private readonly db: Database.Database) {}
 
   async list(): Promise<SigningKeyRecord[]> {
-    return (this.db.prepare('SELECT * FROM signing_keys ORDER BY created_at').all() as Raw[]).map(keyRow);
+    return (prep(this.db, 'SELECT * FROM signing_keys ORDER BY created_at').all() as Raw[]).map(keyRow);
   }
 
   #insert(k: Omit<SigningKeyRecord, 'status'>): void {

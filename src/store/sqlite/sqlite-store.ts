@@ -32,7 +32,7 @@ import {
   VersionConflict,
 } from '../types.js';
 import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
-import { SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
+import { prep, SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { MIGRATIONS } from './schema.js';
 
 type Row = { type: string; id: string; data: string; version: number; created: string; last_modified: string; seq: number };
@@ -365,24 +365,24 @@ class SqliteTokens implements TokenStore {
   }
 
   async findByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.#row(this.db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as Record<string, unknown> | undefined);
+    return this.#row(prep(this.db, 'SELECT * FROM tokens WHERE hash = ?').get(hash) as Record<string, unknown> | undefined);
   }
 
   async list(): Promise<TokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM tokens ORDER BY created').all() as Record<string, unknown>[]).map(
+    return (prep(this.db, 'SELECT * FROM tokens ORDER BY created').all() as Record<string, unknown>[]).map(
       (r) => this.#row(r)!,
     );
   }
 
   async revoke(idOrName: string): Promise<boolean> {
-    return this.db.prepare('UPDATE tokens SET revoked = 1 WHERE id = ? OR name = ?').run(idOrName, idOrName).changes > 0;
+    return prep(this.db, 'UPDATE tokens SET revoked = 1 WHERE id = ? OR name = ?').run(idOrName, idOrName).changes > 0;
   }
 
   async count(): Promise<number> {
-    return (this.db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n;
+    return (prep(this.db, 'SELECT count(*) AS n FROM tokens').get() as { n: number }).n;
   }
 
   async touch(id: string, at: string): Promise<void> {
-    this.db.prepare('UPDATE tokens SET last_used = ? WHERE id = ?').run(at, id);
+    prep(this.db, 'UPDATE tokens SET last_used = ? WHERE id = ?').run(at, id);
   }
 }
