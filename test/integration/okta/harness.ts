@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import supertest from 'supertest';
 import { type Agentroster, buildAgentroster } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
+import { agentFixtures } from '../../helpers/agent-fixtures.js';
 import type { OktaConnector } from '../../../src/connectors/okta/index.js';
 import type { RequestContext, Scope } from '../../../src/resources/context.js';
 import type { AuditEvent, Json } from '../../../src/store/types.js';
@@ -103,31 +104,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
       const r = await ar.service.create('User', { schemas: [USER_URN], userName: login, displayName: `${name} Sponsor`, active: true, emails: [{ value: login, primary: true }] }, ctx());
       return { id: r.resource.id as string, ...(oktaId ? { oktaId } : {}), login };
     },
-    async agent(name, sponsorId, gov = {}, extra = {}) {
-      const r = await ar.service.create(
-        'Agent',
-        {
-          schemas: [AGENT_URN, GOV_URN],
-          agentUserName: name,
-          displayName: name,
-          ...extra,
-          [GOV_URN]: { sponsor: { value: sponsorId }, purpose: 'testing the Okta sync', environment: 'test', autonomyLevel: 'humanInTheLoop', riskTier: 'low', ...gov },
-        },
-        ctx(),
-      );
-      return r.resource.id as string;
-    },
-    async patch(id, ...ops) {
-      await ar.service.patch('Agent', id, { schemas: [PATCH_URN], Operations: ops }, ctx());
-    },
-    async setState(id, state) {
-      await h.patch(id, { op: 'replace', path: `${GOV_URN}:lifecycleState`, value: state });
-    },
-    async entitlement(value, mappings) {
-      const r = await ar.service.create('Entitlement', { schemas: [ENT_URN, ENT_GOV_URN], value, display: value, [ENT_GOV_URN]: { mappings } }, ctx());
-      okta.sync.catalogue.invalidate();
-      return r.resource.id as string;
-    },
+    ...agentFixtures(ar.service, () => ctx(), { purpose: 'testing the Okta sync', environment: 'test', autonomyLevel: 'humanInTheLoop', riskTier: 'low' }, () => okta.sync.catalogue.invalidate()),
     async grant(agentId, ...values) {
       await h.patch(agentId, { op: 'add', path: 'entitlements', value: values.map((value) => ({ value })) });
     },

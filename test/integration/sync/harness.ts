@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { type Agentroster, buildAgentroster } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
+import { agentFixtures } from '../../helpers/agent-fixtures.js';
 import type { RequestContext, Scope } from '../../../src/resources/context.js';
 import type { Json } from '../../../src/store/types.js';
 import type { TargetRuntime } from '../../../src/sync/engine.js';
@@ -110,31 +111,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
       const r = await ar.service.create('User', { schemas: [USER_URN], userName: upn, displayName: name, emails: [{ value: upn, primary: true }] }, ctx());
       return { id: r.resource.id as string, entraId, upn };
     },
-    async agent(name, sponsorId, gov = {}, extra = {}) {
-      const r = await ar.service.create(
-        'Agent',
-        {
-          schemas: [AGENT_URN, GOV_URN],
-          agentUserName: name,
-          displayName: name,
-          ...extra,
-          [GOV_URN]: { sponsor: { value: sponsorId }, purpose: 'testing sync', environment: 'test', autonomyLevel: 'humanInTheLoop', lifecycleState: 'pending', ...gov },
-        },
-        ctx(),
-      );
-      return r.resource.id as string;
-    },
-    async patch(id, ...ops) {
-      await ar.service.patch('Agent', id, { schemas: [PATCH_URN], Operations: ops }, ctx());
-    },
-    async setState(id, state) {
-      await h.patch(id, { op: 'replace', path: `${GOV_URN}:lifecycleState`, value: state });
-    },
-    async entitlement(value, mappings) {
-      const r = await ar.service.create('Entitlement', { schemas: [ENT_URN, ENT_GOV_URN], value, display: value, [ENT_GOV_URN]: { mappings } }, ctx());
-      entra.sync.catalogue.invalidate();
-      return r.resource.id as string;
-    },
+    ...agentFixtures(ar.service, () => ctx(), { purpose: 'testing sync', environment: 'test', autonomyLevel: 'humanInTheLoop', lifecycleState: 'pending' }, () => entra.sync.catalogue.invalidate()),
     async sync(so = {}) {
       const r = await entra.worker.runOnce({ maxRetryWaitMs: 20_000 });
       if (!so.allowFailures && (r.parked > 0 || r.pendingLeft > 0)) throw new Error(`sync failed: ${JSON.stringify(r)}`);
