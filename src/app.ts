@@ -114,6 +114,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     logger,
     maxBodyBytes: config.maxBodyBytes,
     bulkMaxOperations: config.bulkMaxOperations,
+    maxJsonDepth: config.maxJsonDepth,
     trustProxy: config.trustProxy,
     ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
     records: recordRouters(records, store),

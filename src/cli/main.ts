@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { createHttpServer, listen, serverLimitsFromConfig } from '../http/server.js';
 import { createToken, ensureBootstrapToken, parseScopes } from '../http/tokens.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerRecordCommands } from './record-commands.js';
@@ -47,19 +48,18 @@ program
   .action(async (opts: { databaseUrl?: string; port?: string }) => {
     const config = configFrom(opts);
     const ar = await buildAgentroster(config);
-    const boot = await ensureBootstrapToken(ar.store);
-    const server = ar.app.listen(config.port, config.host, () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      ar.logger.info({ port, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, 'agentroster listening');
-      if (boot) {
-        // Printed once, to stdout, on first start only: the token is not stored in clear anywhere.
-        process.stdout.write(
-          `\nBootstrap admin token (shown once; store it now):\n\n  ${boot.token}\n\n` +
-            `Try: curl -H "Authorization: Bearer ${boot.token}" http://localhost:${port}/scim/v2/ServiceProviderConfig\n\n`,
-        );
-      }
-    });
+    const server = createHttpServer(ar.app, serverLimitsFromConfig(config), ar.logger);
+    try {
+      await listen(server, config.port, config.host);
+    } catch (e) {
+      // Nothing is served: stop what buildAgentroster started; the message goes to stderr, exit 1.
+      await ar.close().catch(() => undefined);
+      throw e;
+    }
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    ar.logger.info({ port, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, 'agentroster listening');
+    await offerBootstrapToken(ar, port);
     const stop = () => {
       server.close(() => void ar.close().then(() => process.exit(0)));
       setTimeout(() => process.exit(0), 5000).unref();
@@ -67,6 +67,31 @@ program
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+
+/**
+ * First start (no token at all): an admin token for the quickstart, written to the terminal only.
+ * Never through the logger or into a pipe: stdout/stderr of a service go to log collectors. With
+ * no terminal attached none is created (nobody could read it), and the log says how to make one.
+ */
+async function offerBootstrapToken(ar: Awaited<ReturnType<typeof buildAgentroster>>, port: number): Promise<void> {
+  const terminal = process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : undefined;
+  if (terminal === undefined) {
+    if ((await ar.store.tokens.count()) === 0) {
+      ar.logger.warn(
+        'no bearer token exists yet; no bootstrap admin token was created because no terminal is attached to show it. ' +
+          'Create one with: agentroster token create --name admin --scopes admin',
+      );
+    }
+    return;
+  }
+  const boot = await ensureBootstrapToken(ar.store);
+  if (!boot) return;
+  // Shown once, on first start only: the token is not stored in clear anywhere.
+  terminal.write(
+    `\nBootstrap admin token (shown once; store it now):\n\n  ${boot.token}\n\n` +
+      `Try: curl -H "Authorization: Bearer ${boot.token}" http://localhost:${port}/scim/v2/ServiceProviderConfig\n\n`,
+  );
+}
 
 const token = program.command('token').description('manage bearer tokens');
 token

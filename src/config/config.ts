@@ -24,6 +24,12 @@ export const ConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   maxBodyBytes: z.coerce.number().int().min(1024).default(1_048_576).describe('largest accepted request body (413 above)'),
   bulkMaxOperations: z.coerce.number().int().min(1).max(10_000).default(1000).describe('most operations in one /Bulk request'),
+  // HTTP edge limits (issue 10: hostile input and slow clients).
+  maxJsonDepth: z.coerce.number().int().min(8).max(1000).default(64).describe('deepest nesting of objects and arrays accepted in a JSON request body (400 above)'),
+  httpRequestTimeoutSeconds: z.coerce.number().min(1).max(3600).default(30).describe('a request (headers and body) must arrive within this; slower clients get 408 and are disconnected'),
+  httpHeadersTimeoutSeconds: z.coerce.number().min(1).max(3600).default(20).describe('request headers must arrive within this (at most httpRequestTimeoutSeconds)'),
+  httpKeepAliveTimeoutSeconds: z.coerce.number().min(0).max(3600).default(5).describe('an idle keep-alive connection is closed after this (behind a load balancer: longer than its idle timeout)'),
+  httpMaxConnections: z.coerce.number().int().min(1).max(1_000_000).default(1000).describe('most open client connections; further ones are closed at once'),
   sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite PRAGMA synchronous (FULL: durable on power loss)'),
   sqliteGroupCommitMs: z.coerce
     .number()
@@ -227,6 +233,11 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_LOG_LEVEL: 'logLevel',
   AGENTROSTER_MAX_BODY_BYTES: 'maxBodyBytes',
   AGENTROSTER_BULK_MAX_OPERATIONS: 'bulkMaxOperations',
+  AGENTROSTER_MAX_JSON_DEPTH: 'maxJsonDepth',
+  AGENTROSTER_HTTP_REQUEST_TIMEOUT_SECONDS: 'httpRequestTimeoutSeconds',
+  AGENTROSTER_HTTP_HEADERS_TIMEOUT_SECONDS: 'httpHeadersTimeoutSeconds',
+  AGENTROSTER_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: 'httpKeepAliveTimeoutSeconds',
+  AGENTROSTER_HTTP_MAX_CONNECTIONS: 'httpMaxConnections',
   AGENTROSTER_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
   AGENTROSTER_SQLITE_GROUP_COMMIT_MS: 'sqliteGroupCommitMs',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',

@@ -1,6 +1,6 @@
-// The express application: body limits and media types, request ids, authentication, the SCIM
-// routes, and one error renderer. Internal errors become a generic 500 and are logged with the
-// request id, never sent to the client.
+// The express application: request ids, authentication, then (only for authenticated requests)
+// media types, body limits and the input guard, the SCIM routes, and one error renderer. Internal
+// errors become a generic 500 and are logged with the request id, never sent to the client.
 
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -13,6 +13,7 @@ import type { Store } from '../store/types.js';
 import { authenticate, requireScope } from './auth.js';
 import { runBulk } from './bulk.js';
 import { discoveryRouter } from './discovery.js';
+import { DEFAULT_MAX_JSON_DEPTH, guardedJsonParser, urlGuard } from './input-guard.js';
 import type { RecordRouters } from './records-routes.js';
 import { sendError, sendScim } from './render.js';
 import { resourceRouter, rootSearchRouter } from './scim-routes.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   baseUrl?: string;
   maxBodyBytes: number;
   bulkMaxOperations: number;
+  /** deepest JSON nesting accepted in a body; default DEFAULT_MAX_JSON_DEPTH (64) */
+  maxJsonDepth?: number;
   trustProxy?: boolean;
   /** signed agent records: /.well-known routes (public) and /Agents/{id}/record (records-routes.ts) */
   records?: RecordRouters;
@@ -66,6 +69,10 @@ export function createApp(o: AppOptions): express.Express {
   if (o.oktaHooks) app.use('/hooks/okta', o.oktaHooks);
 
   const scim = express.Router({ caseSensitive: false });
+  // The token first: an unauthenticated client gets 401 before one byte of its body is read or
+  // any of its input is looked at (no 400/413/415 that would tell it about the API).
+  scim.use(authenticate(o.store));
+  scim.use(urlGuard());
   scim.use((req, _res, next) => {
     if (['POST', 'PUT', 'PATCH'].includes(req.method)) {
       const len = Number(req.get('content-length') ?? '0');
@@ -78,10 +85,10 @@ export function createApp(o: AppOptions): express.Express {
     }
     next();
   });
-  const parseJson = express.json({ type: JSON_TYPES, limit: o.maxBodyBytes, strict: true });
+  // Parsed once, then checked once (depth, text no store can hold) before any route sees it.
+  const parseJson = guardedJsonParser({ types: JSON_TYPES, limit: o.maxBodyBytes, maxDepth: o.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH });
   // Only requests that carry a body pay for the body parser.
   scim.use((req, res, next) => (BODY_METHODS.has(req.method) ? parseJson(req, res, next) : next()));
-  scim.use(authenticate(o.store));
   if (o.records) scim.use(o.records.scim);
   if (o.governance) scim.use(o.governance((req) => contextOf(req)));
 
@@ -124,8 +131,16 @@ export function createApp(o: AppOptions): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const scimErr = toScimError(err);
     if (scimErr) {
-      if (scimErr.status >= 500) o.logger.error({ requestId: req.requestId, err }, 'request failed');
-      else o.logger.debug({ requestId: req.requestId, status: scimErr.status, detail: scimErr.message }, 'request rejected');
+      // 4xx and 501 (/Me) are answers given on purpose, not failures: no stack, and no detail,
+      // which may quote the client's input (a filter, a value, a secret it should not have sent).
+      if (scimErr.status >= 500 && scimErr.status !== 501) o.logger.error({ requestId: req.requestId, err }, 'request failed');
+      else {
+        o.logger.debug(
+          { requestId: req.requestId, method: req.method, status: scimErr.status, ...(scimErr.scimType ? { scimType: scimErr.scimType } : {}) },
+          'request rejected',
+        );
+      }
+      closeIfBodyUnread(req, res);
       sendError(res, scimErr);
       return;
     }
@@ -146,6 +161,15 @@ function auditReason(req: Request): { reason?: string } {
   if (reason === '') return {};
   if (secretKind(reason) !== undefined) throw invalidSyntax('X-Audit-Reason looks like it contains a secret; it is recorded in the audit log');
   return { reason };
+}
+
+/**
+ * A request rejected before its body was read (401, 415, 413 by Content-Length): the connection is
+ * not reused, so the unread body is neither parsed nor waited for on a kept-alive connection.
+ */
+function closeIfBodyUnread(req: Request, res: Response): void {
+  const hasBody = Number(req.get('content-length') ?? '0') > 0 || req.get('transfer-encoding') !== undefined;
+  if (hasBody && !req.complete && !res.headersSent) res.setHeader('Connection', 'close');
 }
 
 /** body-parser's errors, and our own, as SCIM errors; anything else is internal (undefined). */

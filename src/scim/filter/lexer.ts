@@ -2,6 +2,7 @@
 // no regular expressions over the input, so hostile text cannot trigger backtracking.
 
 import type { ScimError } from '../errors.js';
+import { unstorableCharacter } from '../text.js';
 
 /**
  * `word` is a maximal run of characters that are not whitespace, parentheses, brackets or `"`:
@@ -99,7 +100,11 @@ function readString(text: string, start: number, tokens: Token[], spaceBefore: b
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       parts.push(text.slice(runStart, i));
-      tokens.push({ kind: 'string', text: parts.join(''), raw: text.slice(start, i + 1), pos: start, spaceBefore });
+      const decoded = parts.join('');
+      // \u0000 or an unpaired \uD800 escape decodes to text no store can hold (scim/text.ts).
+      const bad = unstorableCharacter(decoded);
+      if (bad !== undefined) throw fail(`the string at position ${start} contains ${bad}, which cannot be stored or matched`);
+      tokens.push({ kind: 'string', text: decoded, raw: text.slice(start, i + 1), pos: start, spaceBefore });
       return i + 1;
     }
     if (c < 0x20) {
