@@ -1,7 +1,7 @@
 // Wiring: the only module that knows which store and which resource types are in use.
 
 import pino, { type Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { type Config, hasSyncSettings, missingSyncSettings, SYNC_TARGET_LABEL, SYNC_TARGET_NAMES } from './config/config.js';
 import { createApp } from './http/app.js';
 import { recordRouters } from './http/records-routes.js';
 import { createRecords, type Records, resolveIssuer } from './records/index.js';
@@ -53,13 +53,24 @@ export interface BuildOptions {
    * `start` runs the workers and reconcilers (default: like startJobs).
    */
   sync?: false | { connectors?: Connector[]; tunables?: Partial<SyncTunables>; start?: boolean };
+  /** false: refuse to create a missing database (CLI commands other than serve and migrate); default true */
+  createDatabase?: boolean;
 }
 
 /** The Okta connector's module, loaded only when Okta is a target: its SDK alone costs ~95 MB of RSS. */
 const loadOkta = () => import('./connectors/okta/index.js');
 
-/** The connectors of the configured sync targets (a ConfigError when one is incompletely configured). */
+/**
+ * The connectors of the configured sync targets (config.syncTargets: every target whose settings are
+ * complete, or AGENTROSTER_SYNC_TARGETS). A target named explicitly but incompletely configured is a
+ * ConfigError naming the missing settings; a half-configured target that is not named is a warning.
+ */
 async function syncConnectors(config: Config, logger: Logger): Promise<Connector[]> {
+  for (const t of SYNC_TARGET_NAMES) {
+    if (config.syncTargets.includes(t) || !hasSyncSettings(config, t)) continue;
+    const missing = missingSyncSettings(config, t);
+    if (missing.length) logger.warn({ target: t, missing }, `the ${SYNC_TARGET_LABEL[t]} sync target is not configured: its settings are incomplete`);
+  }
   const out: Connector[] = [];
   if (config.syncTargets.includes('entra')) out.push(createEntraConnector(config, logger));
   if (config.syncTargets.includes('okta')) out.push((await loadOkta()).createOktaConnector(config, logger));
@@ -78,6 +89,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     sqliteSynchronous: config.sqliteSynchronous,
     groupCommitMs: config.sqliteGroupCommitMs,
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+    ...(o.createDatabase === false ? { create: false } : {}),
   });
   let records: Records;
   try {

@@ -129,6 +129,7 @@ async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Store, r
   const store = await openStore(registry, config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+    create: false, // a missing database is an error, never a new empty one ("audit log OK: 0 records")
   });
   try {
     return await fn(store, registry);

@@ -1,20 +1,29 @@
 #!/usr/bin/env node
 // The agentroster command line (design.md "Contracts"): serve, token create|list|revoke, migrate.
 
-import { Command, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createHttpServer, listen, serverLimitsFromConfig } from '../http/server.js';
-import { createToken, ensureBootstrapToken, parseScopes } from '../http/tokens.js';
+import { createToken, ensureBootstrapToken, parseScopes, parseTtl } from '../http/tokens.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, setVerbose, withCliStore } from './cli-support.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerSyncCommands } from './sync-commands.js';
 import { ScimError } from '../scim/errors.js';
-import { loadRegistry } from '../scim/load-schemas.js';
-import { openStore } from '../store/open-store.js';
+import { NoDatabaseError } from '../store/open-store.js';
+import type { Store } from '../store/types.js';
 
 const program = new Command();
-program.name('agentroster').description('System of record for AI agents: SCIM 2.0 server and governance').showHelpAfterError();
+program
+  .name('agentroster')
+  .description('System of record for AI agents: SCIM 2.0 server and governance')
+  .option('--verbose', 'log at info (AGENTROSTER_LOG_LEVEL) to stderr; CLI commands other than serve log warnings only')
+  .showHelpAfterError()
+  // usage errors exit 2 (design.md: 0 ok, 1 refused or failed, 2 usage); set before the commands
+  // are added, so that every subcommand inherits it
+  .exitOverride();
+program.hook('preAction', (_program, action) => setVerbose(Boolean(action.optsWithGlobals().verbose)));
 
 function dbOption() {
   return new Option('--database-url <url>', 'sqlite:PATH or postgres://… (env AGENTROSTER_DATABASE_URL)');
@@ -27,16 +36,16 @@ function configFrom(opts: { databaseUrl?: string; port?: string }): Config {
   return loadConfig(process.env, flags);
 }
 
-async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const config = configFrom(opts);
-  const store = await openStore(loadRegistry(), config.databaseUrl, {
-    sqliteSynchronous: config.sqliteSynchronous,
-    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
-  });
+/** A command on the existing database: refuses to create one (serve and migrate do that). */
+async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Store) => Promise<T>, create = false): Promise<T> {
+  return withCliStore(configFrom(opts), fn, { create });
+}
+
+function ttlOption(value: string): number | null {
   try {
-    return await fn(store);
-  } finally {
-    await store.close();
+    return parseTtl(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--ttl "[^"]*": /, ''));
   }
 }
 
@@ -99,24 +108,44 @@ token
   .description('create a bearer token and print it once')
   .requiredOption('--name <name>', 'a name for the client (recorded as the actor in the audit log)')
   .requiredOption('--scopes <scopes>', 'comma-separated: scim.read, scim.write, scim.revoke, agents.approve, admin')
-  .option('--user <userId>', 'bind the token to a human User id (recorded as the actor of its grants and approvals)')
+  .option('--user <userId>', 'bind the token to an active human User id (recorded as the actor of its grants and approvals)')
+  .option('--ttl <ttl>', 'lifetime: a number with s, m, h or d (e.g. 90d, 12h), or never; default 90d', ttlOption)
   .addOption(dbOption())
-  .action(async (opts: { name: string; scopes: string; user?: string; databaseUrl?: string }) => {
+  .action(async (opts: { name: string; scopes: string; user?: string; ttl?: number | null; databaseUrl?: string }) => {
+    const scopes = parseScopes(opts.scopes);
     await withStore(opts, async (store) => {
-      const t = await createToken(store, opts.name, parseScopes(opts.scopes), opts.user);
+      const t = await createToken(store, opts.name, scopes, {
+        ...(opts.user !== undefined ? { userId: opts.user } : {}),
+        ...(opts.ttl !== undefined ? { ttlMs: opts.ttl } : {}),
+      });
       process.stdout.write(`${t.token}\n`);
-      process.stderr.write(`token "${t.name}" (${t.id}) created with scopes ${t.scopes.join(',')}; it is shown only once\n`);
+      if (t.expiresAt === undefined) {
+        process.stderr.write(`warning: token "${t.name}" never expires; revoke it when it is no longer needed (agentroster token revoke ${t.name})\n`);
+      }
+      process.stderr.write(
+        `token "${t.name}" (${t.id}) created with scopes ${t.scopes.join(',')}${opts.user ? ` bound to User ${opts.user}` : ''}, ` +
+          `${t.expiresAt ? `expires ${t.expiresAt}` : 'never expires'}; it is shown only once\n`,
+      );
     });
   });
 token
   .command('list')
-  .description('list tokens (never their values)')
+  .description('list tokens (never their values), with their expiry')
+  .option('--json', 'one JSON object per token (without the hash)')
   .addOption(dbOption())
-  .action(async (opts: { databaseUrl?: string }) => {
+  .action(async (opts: { databaseUrl?: string; json?: boolean }) => {
     await withStore(opts, async (store) => {
+      const now = Date.now();
       for (const t of await store.tokens.list()) {
+        const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now;
+        if (opts.json) {
+          const { hash: _hash, ...shown } = t;
+          process.stdout.write(`${JSON.stringify({ ...shown, expiresAt: t.expiresAt ?? null, expired })}\n`);
+          continue;
+        }
+        const expiry = t.expiresAt === undefined ? 'expires never (NO EXPIRY: rotate it)' : `${expired ? 'EXPIRED' : 'expires'} ${t.expiresAt}`;
         process.stdout.write(
-          `${t.id}  ${t.name}  ${t.scopes.join(',')}  created ${t.created}  last used ${t.lastUsed ?? 'never'}${t.revoked ? '  REVOKED' : ''}\n`,
+          `${t.id}  ${t.name}  ${t.scopes.join(',')}${t.userId ? `  user ${t.userId}` : ''}  created ${t.created}  ${expiry}  last used ${t.lastUsed ?? 'never'}${t.revoked ? '  REVOKED' : ''}\n`,
         );
       }
     });
@@ -137,17 +166,29 @@ program
   .description('create or upgrade the database schema, then exit')
   .addOption(dbOption())
   .action(async (opts: { databaseUrl?: string }) => {
-    await withStore(opts, async () => {
-      process.stderr.write('database is up to date\n');
-    });
+    await withStore(
+      opts,
+      async () => {
+        process.stderr.write('database is up to date\n');
+      },
+      true,
+    );
   });
 
 registerRecordCommands(program);
 registerGovernanceCommands(program);
 registerSyncCommands(program);
 
-program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof ScimError) process.stderr.write(`agentroster: ${e.message}\n`);
-  else process.stderr.write(`agentroster: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+program.parseAsync(process.argv).then(
+  () => undefined, // exit status: process.exitCode (0 unless a command set it); serve keeps running
+  (e: unknown) => {
+    if (e instanceof CommanderError) {
+      // help and --version end with exit code 0; every other commander error is a usage error
+      // (commander has printed it already)
+      process.exit(e.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
+    }
+    const known = e instanceof ConfigError || e instanceof ScimError || e instanceof NoDatabaseError;
+    process.stderr.write(`agentroster: ${known || e instanceof Error ? (e as Error).message : String(e)}\n`);
+    process.exit(EXIT_FAILED);
+  },
+);

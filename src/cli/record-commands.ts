@@ -146,6 +146,7 @@ async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): P
   const store = await openStore(loadRegistry(), config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+    create: false, // commands other than serve and migrate never create a database
   });
   try {
     return await fn(store);

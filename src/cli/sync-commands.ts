@@ -11,10 +11,9 @@
 
 import { type Command, Option } from 'commander';
 import { type Agentroster, buildAgentroster } from '../app.js';
-import { type Config, loadConfig } from '../config/config.js';
-import { loadRegistry } from '../scim/load-schemas.js';
-import { openStore } from '../store/open-store.js';
+import { type Config, ConfigError, loadConfig, SYNC_TARGET_NAMES, type SyncTargetName, syncSettingsProblems } from '../config/config.js';
 import type { Store } from '../store/types.js';
+import { cliLogger, withCliStore } from './cli-support.js';
 import { readLink } from '../sync/link-state.js';
 import type { ProgressEvent, TargetRuntime } from '../sync/index.js';
 
@@ -41,21 +40,41 @@ interface Common {
   databaseUrl?: string;
 }
 
+/**
+ * The configuration of a sync command: the configured targets (complete settings, or
+ * AGENTROSTER_SYNC_TARGETS), plus `--target X` whenever it is named, so that X works whenever its
+ * settings are complete (and fails naming what X is missing when they are not).
+ */
 function configOf(o: Common): Config {
-  return loadConfig(process.env, o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {});
+  const flags: Partial<Record<keyof Config, unknown>> = o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {};
+  const base = loadConfig(process.env, flags);
+  if (o.target === undefined || base.syncTargets.includes(o.target as SyncTargetName)) return base;
+  return loadConfig(process.env, { ...flags, syncTargets: [...base.syncTargets, o.target] });
+}
+
+/** Why no sync target is configured: what each target still needs. */
+function noTargetMessage(config: Config): string {
+  const problems = syncSettingsProblems(config);
+  const overridden = problems.length < SYNC_TARGET_NAMES.length;
+  return (
+    'no sync target is configured: ' +
+    (overridden
+      ? 'AGENTROSTER_SYNC_TARGETS excludes every target whose settings are complete (use --target, or change AGENTROSTER_SYNC_TARGETS)'
+      : `${problems.join('; ')} (docs/entra.md, docs/okta.md)`)
+  );
 }
 
 function targetsOf(ar: Agentroster, wanted: string | undefined): TargetRuntime[] {
-  if (!ar.sync) {
-    throw new Error('no sync target is configured: set AGENTROSTER_SYNC_TARGETS=entra and the AGENTROSTER_ENTRA_* settings (docs/entra.md)');
-  }
+  if (!ar.sync) throw new ConfigError(noTargetMessage(ar.config));
   if (wanted) return [ar.sync.target(wanted)];
   return [...ar.sync.targets.values()];
 }
 
 async function withApp<T>(o: Common, io: SyncCliIo, fn: (ar: Agentroster) => Promise<T>): Promise<T> {
   const config = configOf(o);
-  const ar = await (io.build ?? ((c) => buildAgentroster(c, { startJobs: false, sync: { start: false } })))(config);
+  const ar = await (
+    io.build ?? ((c) => buildAgentroster(c, { startJobs: false, sync: { start: false }, logger: cliLogger(c), createDatabase: false }))
+  )(config);
   try {
     return await fn(ar);
   } finally {
@@ -65,15 +84,7 @@ async function withApp<T>(o: Common, io: SyncCliIo, fn: (ar: Agentroster) => Pro
 
 async function withStore<T>(o: Common, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = configOf(o);
-  const store = await openStore(loadRegistry(), config.databaseUrl, {
-    sqliteSynchronous: config.sqliteSynchronous,
-    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
-  });
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
+  return withCliStore(config, (store) => fn(store, config));
 }
 
 const fmtDuration = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${Math.round(s % 60)}s` : `${Math.round(s)}s`);
@@ -141,7 +152,10 @@ export function registerSyncCommands(program: Command, ioIn: Partial<SyncCliIo> 
   io.isTTY ??= Boolean(process.stderr.isTTY);
   const setExit = io.exit ?? ((code: number) => (process.exitCode = code));
   const sync = program.command('sync').description('push agents to Entra / Okta and watch sync health (docs/entra.md)');
-  const targetOpt = () => new Option('--target <target>', 'sync target (entra, okta); default: every configured target');
+  const targetOpt = () =>
+    new Option('--target <target>', 'sync target (entra, okta; works whenever its settings are complete); default: every configured target').choices([
+      ...SYNC_TARGET_NAMES,
+    ]);
   const dbOpt = () => new Option('--database-url <url>', 'sqlite:PATH or postgres://… (env AGENTROSTER_DATABASE_URL)');
 
   sync
@@ -222,7 +236,7 @@ export function registerSyncCommands(program: Command, ioIn: Partial<SyncCliIo> 
     .action(async (o: Common & { json?: boolean }) => {
       await withStore(o, async (store, config) => {
         const targets = o.target ? [o.target] : config.syncTargets;
-        if (targets.length === 0) io.err('no sync target is configured (AGENTROSTER_SYNC_TARGETS)\n');
+        if (targets.length === 0) io.err(`${noTargetMessage(config)}\n`);
         const out: Record<string, unknown>[] = [];
         for (const target of targets) {
           const q = await store.outbox.stats(target);

@@ -39,11 +39,13 @@ export const ConfigSchema = z.object({
     .describe('SQLite group commit window (ms): 0 (default) groups the writes of one event-loop turn; a longer wait measured slower here'),
   syncTargets: z
     .preprocess(
-      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'none') : v),
       z.array(z.enum(['entra', 'okta'])),
     )
     .default([])
-    .describe('sync targets that get an outbox row for every agent change (comma-separated: entra, okta)'),
+    .describe(
+      'sync targets (comma-separated: entra, okta, or none); default: every target whose settings are complete. An explicit value overrides that (none: no sync)',
+    ),
   syncWorker: z
     .preprocess((v) => (typeof v === 'string' ? !['false', '0', 'no', 'off'].includes(v.toLowerCase()) : v), z.boolean())
     .default(true)
@@ -323,6 +325,69 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+// ── Sync targets: a target whose settings are complete is configured ─────────────────────────────
+
+export type SyncTargetName = 'entra' | 'okta';
+export const SYNC_TARGET_NAMES: readonly SyncTargetName[] = ['entra', 'okta'];
+export const SYNC_TARGET_LABEL: Readonly<Record<SyncTargetName, string>> = { entra: 'Entra', okta: 'Okta' };
+
+type SyncSettingsView = Pick<
+  Config,
+  | 'entraTenantId'
+  | 'entraClientId'
+  | 'entraClientSecret'
+  | 'entraClientSecretFile'
+  | 'entraCertificatePath'
+  | 'entraBlueprintId'
+  | 'entraMapping'
+  | 'entraUserDomain'
+  | 'oktaOrgUrl'
+  | 'oktaToken'
+  | 'oktaTokenFile'
+  | 'oktaClientId'
+  | 'oktaPrivateKeyPath'
+>;
+
+/**
+ * The settings (environment variable names) a sync target still needs; [] when its settings are
+ * complete. The one rule behind both the automatic target selection and the connectors' errors.
+ */
+export function missingSyncSettings(c: SyncSettingsView, target: SyncTargetName): string[] {
+  const missing: string[] = [];
+  if (target === 'entra') {
+    if (!c.entraTenantId) missing.push('AGENTROSTER_ENTRA_TENANT_ID');
+    if (!c.entraClientId) missing.push('AGENTROSTER_ENTRA_CLIENT_ID');
+    if (!c.entraClientSecret && !c.entraClientSecretFile && !c.entraCertificatePath) {
+      missing.push('AGENTROSTER_ENTRA_CLIENT_SECRET (or _CLIENT_SECRET_FILE, or _CERTIFICATE_PATH)');
+    }
+    const blueprints = (c.entraBlueprintId ?? '').split(',').filter((b) => b.trim() !== '');
+    if (c.entraMapping === 'agentIdentity' && blueprints.length === 0) missing.push('AGENTROSTER_ENTRA_BLUEPRINT_ID');
+    if (c.entraMapping === 'user' && !c.entraUserDomain) missing.push('AGENTROSTER_ENTRA_USER_DOMAIN');
+    return missing;
+  }
+  if (!c.oktaOrgUrl) missing.push('AGENTROSTER_OKTA_ORG_URL');
+  if (!(c.oktaToken || c.oktaTokenFile) && !(c.oktaClientId && c.oktaPrivateKeyPath)) {
+    missing.push('AGENTROSTER_OKTA_TOKEN (or _TOKEN_FILE), or AGENTROSTER_OKTA_CLIENT_ID + AGENTROSTER_OKTA_PRIVATE_KEY_PATH');
+  }
+  return missing;
+}
+
+/** Whether any of a target's identifying settings is present (a half-configured target is worth a warning). */
+export function hasSyncSettings(c: SyncSettingsView, target: SyncTargetName): boolean {
+  if (target === 'entra') {
+    return Boolean(c.entraTenantId || c.entraClientId || c.entraClientSecret || c.entraClientSecretFile || c.entraCertificatePath || c.entraBlueprintId);
+  }
+  return Boolean(c.oktaOrgUrl || c.oktaToken || c.oktaTokenFile || c.oktaClientId || c.oktaPrivateKeyPath);
+}
+
+/** "the Entra sync target needs: …" for each named target whose settings are incomplete. */
+export function syncSettingsProblems(c: SyncSettingsView, targets: readonly SyncTargetName[] = SYNC_TARGET_NAMES): string[] {
+  return targets.flatMap((t) => {
+    const m = missingSyncSettings(c, t);
+    return m.length ? [`the ${SYNC_TARGET_LABEL[t]} sync target needs: ${m.join(', ')}`] : [];
+  });
+}
+
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   flags: Partial<Record<keyof Config, unknown>> = {},
@@ -369,5 +434,8 @@ export function loadConfig(
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  return Object.freeze(res.data);
+  const data = res.data;
+  // No explicit AGENTROSTER_SYNC_TARGETS (environment, file or flag): every complete target.
+  if (origin.syncTargets === undefined) data.syncTargets = SYNC_TARGET_NAMES.filter((t) => missingSyncSettings(data, t).length === 0);
+  return Object.freeze(data);
 }

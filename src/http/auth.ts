@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ScimError } from '../scim/errors.js';
 import type { Scope } from '../resources/context.js';
 import type { Store, TokenRecord } from '../store/types.js';
-import { hashToken } from './tokens.js';
+import { boundUserProblem, hashToken } from './tokens.js';
 
 export interface Principal {
   token: TokenRecord;
@@ -21,6 +21,7 @@ declare module 'express-serve-static-core' {
 }
 
 const CACHE_MS = 5_000; // a revoked token stops working within this many milliseconds
+const USER_CACHE_MS = 5_000; // a deactivated or deleted bound User's tokens stop within this long
 const TOUCH_MS = 60_000; // last-used is written at most this often per token
 
 /** Scopes a token effectively holds: admin holds all; write implies read. */
@@ -31,12 +32,15 @@ export function effectiveScopes(scopes: readonly string[]): Set<Scope> {
   return s;
 }
 
-export function unauthorized(detail: string): ScimError {
-  return new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="agentroster"' });
+/** 401 with a SCIM body; `invalidToken` adds RFC 6750's error="invalid_token" (a token was sent but is unusable). */
+export function unauthorized(detail: string, invalidToken = false): ScimError {
+  const challenge = invalidToken ? `Bearer realm="agentroster", error="invalid_token", error_description="${detail.replace(/["\\]/g, "'")}"` : 'Bearer realm="agentroster"';
+  return new ScimError(401, detail, undefined, { 'WWW-Authenticate': challenge });
 }
 
 export function authenticate(store: Store) {
   const cache = new Map<string, { at: number; token: TokenRecord | undefined }>();
+  const users = new Map<string, { at: number; problem: string | undefined }>();
   const touched = new Map<string, number>();
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization;
@@ -51,7 +55,20 @@ export function authenticate(store: Store) {
       cache.set(hash, hit);
     }
     const token = hit.token;
-    if (!token || token.revoked) return next(unauthorized('the bearer token is not valid'));
+    if (!token || token.revoked) return next(unauthorized('the bearer token is not valid', true));
+    if (token.expiresAt !== undefined && Date.parse(token.expiresAt) <= now) {
+      return next(unauthorized(`the bearer token expired at ${token.expiresAt}; create a new one (agentroster token create)`, true));
+    }
+    if (token.userId !== undefined) {
+      // A token bound to a User acts for that person only while they are an active human User.
+      let u = users.get(token.userId);
+      if (!u || now - u.at > USER_CACHE_MS) {
+        u = { at: now, problem: await boundUserProblem(store, token.userId) };
+        if (users.size > 10_000) users.clear();
+        users.set(token.userId, u);
+      }
+      if (u.problem !== undefined) return next(unauthorized(`the bearer token is bound to a User who can no longer act: ${u.problem}`, true));
+    }
     if (now - (touched.get(token.id) ?? 0) > TOUCH_MS) {
       touched.set(token.id, now);
       await store.tokens.touch(token.id, new Date(now).toISOString());

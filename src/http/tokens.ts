@@ -4,6 +4,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { invalidValue, ScimError } from '../scim/errors.js';
 import { SCOPES, type Scope } from '../resources/context.js';
+import { resolvePeople } from '../resources/governance/common.js';
 import type { Store } from '../store/types.js';
 
 export const TOKEN_PREFIX = 'art_';
@@ -26,29 +27,86 @@ export interface NewToken {
   name: string;
   token: string;
   scopes: Scope[];
+  /** absent: the token never expires */
+  expiresAt?: string;
 }
 
+/** Default lifetime of a bearer token: 90 days (token create --ttl). */
+export const DEFAULT_TOKEN_TTL_MS = 90 * 86_400_000;
+/** The longest lifetime --ttl accepts (10 years); longer is `never`, which warns. */
+export const MAX_TOKEN_TTL_MS = 3650 * 86_400_000;
+
+const TTL_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A token lifetime: a positive whole number with a unit s, m, h or d ("90d", "12h"), or "never"
+ * (null). Throws an invalidValue naming the accepted forms.
+ */
+export function parseTtl(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'never') return null;
+  const m = /^(\d{1,9})([smhd])$/.exec(t);
+  const ms = m ? Number(m[1]) * TTL_UNITS[m[2]!]! : NaN;
+  if (!m || ms <= 0) throw invalidValue(`--ttl "${text}": a positive number with a unit s, m, h or d (e.g. 90d, 12h), or "never"`);
+  if (ms > MAX_TOKEN_TTL_MS) throw invalidValue(`--ttl "${text}": at most 3650d (or "never")`);
+  return ms;
+}
+
+export interface CreateTokenOptions {
+  /** bind the token to this human User (recorded as the actor of its grants and approvals) */
+  userId?: string;
+  /** lifetime in milliseconds; null: never expires; default DEFAULT_TOKEN_TTL_MS */
+  ttlMs?: number | null;
+  now?: Date;
+}
+
+/**
+ * Why a User id cannot be bound to a token, or undefined when it is an active human User (agents'
+ * User projections and Groups are not people; a deactivated or deleted User acts for no one).
+ */
+export async function boundUserProblem(store: Store, userId: string): Promise<string | undefined> {
+  const p = (await resolvePeople(store, [userId])).get(userId);
+  if (!p || p.kind === 'missing') return `no User "${userId}"`;
+  if (p.kind !== 'human') return `"${userId}" is ${p.kind === 'agent' ? 'an agent' : `a ${p.kind}`}, not a human User`;
+  if (!p.active) return `User "${userId}" is not active`;
+  return undefined;
+}
+
+/**
+ * Creates a bearer token and returns it (the only time its value exists outside the client). The
+ * 4th argument is the bound User id (older callers) or the options.
+ */
 export async function createToken(
   store: Store,
   name: string,
   scopes: Scope[],
-  userId?: string,
-  now: Date = new Date(),
+  userIdOrOptions?: string | CreateTokenOptions,
+  nowArg?: Date,
 ): Promise<NewToken> {
+  const o: CreateTokenOptions = typeof userIdOrOptions === 'string' ? { userId: userIdOrOptions } : { ...userIdOrOptions };
+  const now = o.now ?? nowArg ?? new Date();
   if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
     throw invalidValue('token name: 1-64 characters of letters, digits, ".", "_", "@" or "-"');
   }
+  const ttl = o.ttlMs === undefined ? DEFAULT_TOKEN_TTL_MS : o.ttlMs;
+  if (ttl !== null && (!Number.isFinite(ttl) || ttl <= 0)) throw invalidValue('token lifetime must be positive');
+  if (o.userId !== undefined) {
+    const problem = await boundUserProblem(store, o.userId);
+    if (problem) throw invalidValue(`--user: ${problem}; a token can only be bound to an active human User`);
+  }
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = randomUUID();
+  const expiresAt = ttl === null ? undefined : new Date(now.getTime() + ttl).toISOString();
   await store.tokens.create({
     id,
     name,
     hash: hashToken(token),
     scopes,
     created: now.toISOString(),
-    ...(userId ? { userId } : {}),
+    ...(o.userId ? { userId: o.userId } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
   });
-  return { id, name, token, scopes };
+  return { id, name, token, scopes, ...(expiresAt ? { expiresAt } : {}) };
 }
 
 /** First start: an admin token, printed once, so that the two-command quickstart works. */

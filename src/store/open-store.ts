@@ -1,5 +1,7 @@
 // Opens the store named by a database URL: sqlite:PATH (default) or postgres://… .
 
+import { existsSync, statSync } from 'node:fs';
+import pg from 'pg';
 import type { SchemaRegistry } from '../scim/registry.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -11,6 +13,22 @@ export interface OpenStoreOptions {
   pgSchema?: string;
   /** SQLite group commit window in milliseconds */
   groupCommitMs?: number;
+  /**
+   * false: refuse to create a database (a missing SQLite file, a PostgreSQL schema without
+   * agentroster's migrations table) with a NoDatabaseError; pending migrations still run. Default
+   * true (serve, migrate, tests).
+   */
+  create?: boolean;
+}
+
+/** The database a command needs does not exist (and the command may not create it). */
+export class NoDatabaseError extends Error {
+  override name = 'NoDatabaseError';
+}
+
+/** A URL without its password, for messages. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 export function sqlitePathOf(url: string): string | undefined {
@@ -22,6 +40,9 @@ export function sqlitePathOf(url: string): string | undefined {
 export async function openStore(registry: SchemaRegistry, url: string, o: OpenStoreOptions = {}): Promise<Store> {
   const path = sqlitePathOf(url);
   if (path !== undefined) {
+    if (o.create === false && path !== ':memory:' && !(existsSync(path) && statSync(path).size > 0)) {
+      throw new NoDatabaseError(`no database at ${path}; run \`agentroster migrate\` or pass --database-url`);
+    }
     return new SqliteStore(registry, {
       path,
       ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}),
@@ -29,7 +50,25 @@ export async function openStore(registry: SchemaRegistry, url: string, o: OpenSt
     });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
+    if (o.create === false) await requireMigratedPostgres(url, o.pgSchema);
     return PostgresStore.open(registry, { url, ...(o.pgSchema ? { schema: o.pgSchema } : {}) });
   }
   throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
+}
+
+/** Refuses a PostgreSQL database (or schema) that agentroster never migrated. */
+async function requireMigratedPostgres(url: string, schema: string | undefined): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let found: unknown;
+  try {
+    const r = await client.query('SELECT to_regclass($1) AS t', [schema ? `${schema}.schema_migrations` : 'schema_migrations']);
+    found = r.rows[0]?.t;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (!found) {
+    const where = `${redactDatabaseUrl(url)}${schema ? ` (schema ${schema})` : ''}`;
+    throw new NoDatabaseError(`no agentroster database at ${where}; run \`agentroster migrate\` or pass --database-url`);
+  }
 }

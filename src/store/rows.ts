@@ -43,6 +43,7 @@ export function tokenRow(r: Raw): TokenRecord {
     revoked: r.revoked === 1 || r.revoked === true,
   };
   if (r.user_id) t.userId = r.user_id as string;
+  if (r.expires_at) t.expiresAt = r.expires_at as string;
   if (r.last_used) t.lastUsed = r.last_used as string;
   return t;
 }

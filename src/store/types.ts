@@ -108,6 +108,8 @@ export interface TokenRecord {
   scopes: string[];
   userId?: string;
   created: string;
+  /** when the token stops working (ISO 8601); absent: never (`--ttl never`, or made before expiry existed) */
+  expiresAt?: string;
   lastUsed?: string;
   revoked: boolean;
 }

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { INetworkModule } from '@azure/msal-node';
-import { type Config, ConfigError } from '../../config/config.js';
+import { type Config, ConfigError, missingSyncSettings } from '../../config/config.js';
 import type { FetchLike } from './graph.js';
 
 export type EntraMapping = 'agentIdentity' | 'servicePrincipal' | 'user';
@@ -44,21 +44,12 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The settings for the Entra target; ConfigError naming every missing variable. */
 export function entraSettingsFromConfig(c: Config): EntraSettings {
-  const missing: string[] = [];
-  if (!c.entraTenantId) missing.push('AGENTROSTER_ENTRA_TENANT_ID');
-  if (!c.entraClientId) missing.push('AGENTROSTER_ENTRA_CLIENT_ID');
-  if (!c.entraClientSecret && !c.entraClientSecretFile && !c.entraCertificatePath) {
-    missing.push('AGENTROSTER_ENTRA_CLIENT_SECRET (or _CLIENT_SECRET_FILE, or _CERTIFICATE_PATH)');
-  }
+  const missing = missingSyncSettings(c, 'entra');
+  if (missing.length) throw new ConfigError(`the Entra sync target needs: ${missing.join(', ')}`);
   const blueprints = (c.entraBlueprintId ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (c.entraMapping === 'agentIdentity' && blueprints.length === 0) missing.push('AGENTROSTER_ENTRA_BLUEPRINT_ID');
-  if (c.entraMapping === 'user' && !c.entraUserDomain) missing.push('AGENTROSTER_ENTRA_USER_DOMAIN');
-  if (missing.length) {
-    throw new ConfigError(`the Entra sync target (AGENTROSTER_SYNC_TARGETS=entra) needs: ${missing.join(', ')}`);
-  }
   if (c.entraTenantId && ['common', 'organizations', 'consumers'].includes(c.entraTenantId.toLowerCase())) {
     throw new ConfigError('AGENTROSTER_ENTRA_TENANT_ID must be the tenant id (a GUID) or its verified domain, not "common"');
   }

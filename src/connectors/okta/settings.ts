@@ -3,7 +3,7 @@
 // describeSettings() is what health() and logs show.
 
 import { readFileSync } from 'node:fs';
-import { type Config, ConfigError } from '../../config/config.js';
+import { type Config, ConfigError, missingSyncSettings } from '../../config/config.js';
 
 export type OktaAuth =
   | { mode: 'SSWS'; token: string }
@@ -65,14 +65,10 @@ function readFile(path: string, env: string): string {
 
 /** The settings for the Okta target; ConfigError naming every missing variable. */
 export function oktaSettingsFromConfig(c: Config): OktaSettings {
-  const missing: string[] = [];
-  if (!c.oktaOrgUrl) missing.push('AGENTROSTER_OKTA_ORG_URL');
   const hasToken = Boolean(c.oktaToken || c.oktaTokenFile);
   const hasKey = Boolean(c.oktaClientId && c.oktaPrivateKeyPath);
-  if (!hasToken && !hasKey) {
-    missing.push('AGENTROSTER_OKTA_TOKEN (or _TOKEN_FILE), or AGENTROSTER_OKTA_CLIENT_ID + AGENTROSTER_OKTA_PRIVATE_KEY_PATH');
-  }
-  if (missing.length) throw new ConfigError(`the Okta sync target (AGENTROSTER_SYNC_TARGETS=okta) needs: ${missing.join(', ')}`);
+  const missing = missingSyncSettings(c, 'okta');
+  if (missing.length) throw new ConfigError(`the Okta sync target needs: ${missing.join(', ')}`);
   if (c.oktaClientId && !c.oktaPrivateKeyPath && !hasToken) throw new ConfigError('AGENTROSTER_OKTA_CLIENT_ID needs AGENTROSTER_OKTA_PRIVATE_KEY_PATH');
   let auth: OktaAuth;
   if (hasKey) {

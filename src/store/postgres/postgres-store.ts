@@ -340,13 +340,14 @@ class PgTokens implements TokenStore {
 
   async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
     try {
-      await this.pool.query('INSERT INTO tokens (id, name, hash, scopes, user_id, created) VALUES ($1, $2, $3, $4, $5, $6)', [
+      await this.pool.query('INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
         t.id,
         t.name,
         t.hash,
         JSON.stringify(t.scopes),
         t.userId ?? null,
         t.created,
+        t.expiresAt ?? null,
       ]);
     } catch (e) {
       if ((e as { code?: string }).code === '23505') throw uniqueness(`a token named "${t.name}" exists`);

@@ -142,4 +142,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'CREATE INDEX ix_audit_resource_id ON audit_events (resource_id, seq)',
     ],
   },
+  {
+    // Existing tokens keep expires_at NULL: they do not expire, and `token list` flags them.
+    version: 6,
+    name: 'token expiry',
+    statements: () => ['ALTER TABLE tokens ADD COLUMN expires_at TEXT'],
+  },
 ];

@@ -147,6 +147,12 @@ export const MIGRATIONS: readonly Migration[] = [
         .map((x) => `${x};`)
         .join('\n'),
   },
+  {
+    // Existing tokens keep expires_at NULL: they do not expire, and `token list` flags them.
+    version: 6,
+    name: 'token expiry',
+    sql: () => 'ALTER TABLE tokens ADD COLUMN expires_at TEXT;',
+  },
 ];
 
 function attributeIndexes(registry: SchemaRegistry): string {

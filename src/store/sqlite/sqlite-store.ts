@@ -356,8 +356,8 @@ class SqliteTokens implements TokenStore {
   async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
     try {
       this.db
-        .prepare('INSERT INTO tokens (id, name, hash, scopes, user_id, created) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(t.id, t.name, t.hash, JSON.stringify(t.scopes), t.userId ?? null, t.created);
+        .prepare('INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(t.id, t.name, t.hash, JSON.stringify(t.scopes), t.userId ?? null, t.created, t.expiresAt ?? null);
     } catch (e) {
       if (e instanceof Error && e.message.includes('tokens.name')) throw uniqueness(`a token named "${t.name}" exists`);
       throw e;

@@ -11,6 +11,8 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerRecordCommands, runRecordVerify, type VerifyCliOptions } from '../../../src/cli/record-commands.js';
 import { buildRecordsApp, newRecordKey, type RecordsApp } from './helpers.js';
+import { loadRegistry } from '../../../src/scim/load-schemas.js';
+import { openStore } from '../../../src/store/open-store.js';
 
 const ISSUER = 'https://roster.example.com';
 const run = promisify(execFile);
@@ -145,6 +147,9 @@ describe('agentroster keys', () => {
         registerRecordCommands(p);
         return p;
       };
+      // the keys commands need an existing database (agentroster migrate; never created by accident)
+      await expect(program().parseAsync(['node', 'agentroster', 'keys', 'list', '--database-url', db])).rejects.toThrow(/no database at .*ar\.db; run `agentroster migrate`/);
+      await (await openStore(loadRegistry(), db)).close();
       await program().parseAsync(['node', 'agentroster', 'keys', 'rotate', '--database-url', db]);
       expect(out.pop()).toMatch(/^created signing key [\w-]{43} \(there was none\)\n$/);
       await program().parseAsync(['node', 'agentroster', 'keys', 'rotate', '--database-url', db]);

@@ -15,6 +15,7 @@ import { resolveRecordKek } from '../../../src/records/kek.js';
 import { RecordKeyManager } from '../../../src/records/keys.js';
 import { loadRegistry } from '../../../src/scim/load-schemas.js';
 import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
+import { openStore } from '../../../src/store/open-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/types.js';
 import { verify } from '../../../src/verify.js';
@@ -177,6 +178,7 @@ describe('record signing keys at startup', () => {
     const db = tmpDb();
     const key = newRecordKey();
     const env = { AGENTROSTER_DATABASE_URL: db, AGENTROSTER_RECORD_KEY: key, AGENTROSTER_LOG_LEVEL: 'silent' };
+    await (await openStore(loadRegistry(), db)).close(); // the CLI needs an existing database (agentroster migrate)
     expect((await rotateKeys(loadConfig(env))).retired).toBeUndefined(); // first key
     const r = await rotateKeys(loadConfig(env));
     expect(r.retired).toMatch(/^[\w-]{43}$/);

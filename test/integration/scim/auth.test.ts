@@ -132,7 +132,15 @@ describe('token creation (agentroster token create)', () => {
       expect(created.token).toMatch(/^art_[A-Za-z0-9_-]{43}$/);
       const listed = await store.tokens.list();
       expect(listed).toEqual([
-        { id: created.id, name: 'ci', hash: hashToken(created.token), scopes: ['scim.read', 'scim.write'], created: expect.any(String), revoked: false },
+        {
+          id: created.id,
+          name: 'ci',
+          hash: hashToken(created.token),
+          scopes: ['scim.read', 'scim.write'],
+          created: expect.any(String),
+          expiresAt: created.expiresAt,
+          revoked: false,
+        },
       ]);
       // the SQLite store exposes its database for tests and tools
       const raw = (store as unknown as { raw?: () => { prepare(sql: string): { all(): unknown[] } } }).raw;
@@ -160,6 +168,8 @@ describe('token creation (agentroster token create)', () => {
     try {
       const db = `sqlite:${join(dir, 'db.sqlite')}`;
       const cli = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
+      // token create needs an existing database (only serve and migrate create one)
+      execFileSync(process.execPath, ['--import', 'tsx', cli, 'migrate', '--database-url', db], { env: { ...process.env, AGENTROSTER_DATABASE_URL: '' }, stdio: 'ignore' });
       const out = execFileSync(process.execPath, ['--import', 'tsx', cli, 'token', 'create', '--name', 'okta-provisioning', '--scopes', 'scim.read', '--database-url', db], {
         encoding: 'utf8',
         env: { ...process.env, AGENTROSTER_DATABASE_URL: '' },
