@@ -22,6 +22,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    // The "listening" line is looked for on both streams: where the server logs is its choice.
     const onData = (b: Buffer) => {
       out += b.toString();
       const m = /"port":(\d+)[^\n]*agentroster listening/.exec(out);
@@ -31,7 +32,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${out}`));
