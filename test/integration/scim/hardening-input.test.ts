@@ -5,6 +5,7 @@
 
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkJson } from '../../../src/http/input-guard.js';
 import { dropSchema, freshSchema, PG_URL, postgresAvailable } from '../../helpers/postgres.js';
 import { createUser, type Json, userBody } from '../../helpers/resources.js';
 import { allAudit, buildTestApp, PATCH_URN, SCIM, SCIM_CT, scimError, type TestApp, USER_URN } from '../../helpers/test-app.js';
@@ -160,6 +161,17 @@ describe.each(stores)('input the stores cannot hold, on $name', ({ env, skip }) 
       expect(res.body).toEqual(scimError(400, 'invalidValue', new RegExp(`"${name}"`)));
     });
 
+    it('a PATCH path whose value filter escapes U+0000 → 400 invalidPath, resource unchanged', async () => {
+      const before = await t.http.get(`/Users/${userId}`);
+      const res = await t.http.patch(`/Users/${userId}`, {
+        schemas: [PATCH_URN],
+        Operations: [{ op: 'replace', path: 'emails[value eq "x\\u0000"].type', value: 'work' }],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body).toEqual(scimError(400, 'invalidPath', /U\+0000/));
+      expect((await t.http.get(`/Users/${userId}`)).headers.etag).toBe(before.headers.etag);
+    });
+
     it('U+0000 in a path segment (GET /Users/%00) → 400, not 500', async () => {
       for (const path of ['/Users/%00', `/Users/${userId}%00`]) {
         const res = await t.http.get(path);
@@ -196,6 +208,14 @@ describe.each(stores)('input the stores cannot hold, on $name', ({ env, skip }) 
       const over = await raw('post', '/Users', `{"schemas":["${USER_URN}"],"userName":"deep-ok","x":${nestedObjects(64)}}`);
       expect(over.body.detail).toBe('JSON nested deeper than 64 levels');
     });
+  });
+});
+
+describe('the edge check itself', () => {
+  it('walks any parsed value without recursion: 200,000 levels do not overflow it', () => {
+    const deep = JSON.parse(nestedArrays(200_000)) as unknown;
+    expect(checkJson(deep, 64)).toEqual({ kind: 'depth', maxDepth: 64 });
+    expect(checkJson(deep, 1_000_000)).toBeUndefined();
   });
 });
 
