@@ -3,19 +3,22 @@
 // the two on generated data):
 // - a comparison on a missing attribute is false; `ne` is NOT(eq), so a missing attribute matches `ne`;
 // - multi-valued attributes match when ANY value matches; complex without a sub-attribute means `.value`;
-// - caseExact=false compares case-folded text.
+// - caseExact=false compares case-folded text: foldCase() (src/lib/case-fold.ts) on the literal, and
+//   the same table in SQL (scim_fold: a JS function on SQLite, a translate() function on PostgreSQL);
+// - gt/ge/lt/le and sorting on text compare code points (PostgreSQL: COLLATE "C").
 // Positive comparisons are left bare so that expression indexes apply; NOT wraps its operand in
 // coalesce(…, false) to turn SQL's NULL into false first. Placeholders are `?`; the PostgreSQL
 // store numbers them.
 
+import { foldCase } from '../lib/case-fold.js';
 import { normalizeDateTime } from '../scim/datetime.js';
-import { invalidFilter } from '../scim/errors.js';
+import { invalidFilter, invalidValue } from '../scim/errors.js';
 import type { AttrPath, CompareOp, Filter, FilterValue } from '../scim/filter/ast.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
 import type { AttributeDefinition } from '../scim/schema-types.js';
 import { MULTI_VALUED_INDEXES, pathKey } from './indexes.js';
 import type { SqlDialect } from './sql-dialect.js';
-import type { CursorPosition } from './cursor.js';
+import type { CursorPosition, SortKeyKind } from './cursor.js';
 import type { SortSpec } from './types.js';
 
 export interface SqlFragment {
@@ -67,14 +70,42 @@ export class SqlFilterTranslator {
     return { sql: this.#node(filter, params), params };
   }
 
-  /** The sort key expression of a sortBy attribute. */
-  sortKey(sort: SortSpec): string {
-    if (this.#isComputedGroups(sort.path)) throw invalidFilter('cannot sort by groups (computed from Group membership)');
+  /**
+   * The sort key expression of a sortBy attribute and the JS type of its values (for cursors).
+   * RFC 7644 §3.4.2.3: a singular attribute sorts by its value, a multi-valued one by its primary
+   * (else first) value, a complex one must name a sub-attribute (we read `value` when it has one).
+   * Attributes that are not stored (computed `groups`, meta.resourceType, meta.location) or complex
+   * without a `value` are not sortable: 400 invalidValue, on every store alike.
+   */
+  sortInfo(sort: SortSpec): { expr: string; kind: SortKeyKind } {
+    const name = pathKey(sort.path);
+    const unsortable = (why: string) => invalidValue(`cannot sort by "${name}": ${why}`);
+    if (this.#isComputedGroups(sort.path)) throw unsortable('groups is computed from Group membership');
+    const r = this.#resolve(sort.path, 'sort');
+    if (!r.extension && r.attribute.name === 'meta') {
+      const sub = r.subAttribute?.name;
+      if (sub !== 'created' && sub !== 'lastModified' && sub !== 'version') {
+        throw unsortable('sort by meta.created, meta.lastModified or meta.version');
+      }
+    }
+    const leaf = r.subAttribute ?? r.attribute;
+    if (leaf.type === 'complex' && !leaf.subAttributes?.some((s) => s.name === 'value')) {
+      throw unsortable(`it is complex; name one of its sub-attributes (e.g. "${name}.${leaf.subAttributes?.[0]?.name ?? 'value'}")`);
+    }
     const t = this.#target(sort.path, 'sort');
     const d = this.#d;
-    if (t.column) return t.column;
-    if (!t.multi) return valueExpr(d, ROW, t.segments, t.def);
-    return d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
+    const kind = sortKeyKind(t.def);
+    let expr: string;
+    if (t.column) expr = t.column;
+    else if (!t.multi) expr = valueExpr(d, ROW, t.segments, t.def);
+    else expr = d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
+    // text sorts in code point order on every store (PostgreSQL would use the database collation)
+    return { expr: kind === 'string' || kind === 'dateTime' ? d.binaryOrder(expr) : expr, kind };
+  }
+
+  /** The sort key expression of a sortBy attribute. */
+  sortKey(sort: SortSpec): string {
+    return this.sortInfo(sort).expr;
   }
 
   /** ORDER BY text; missing values sort last in both directions, seq makes the order total. */
@@ -87,20 +118,23 @@ export class SqlFilterTranslator {
 
   /**
    * Keyset condition "after this row" in orderBy()'s order, for RFC 9865 cursors: rows with a key
-   * come first (ordered by key, then seq), rows without a key last (by seq).
+   * come first (ordered by key, then seq), rows without a key last (by seq). The key was checked
+   * against the sort's kind by decodeCursor().
    */
   after(sort: SortSpec | undefined, pos: CursorPosition, params: unknown[]): string {
     if (!sort) {
       params.push(pos.seq);
       return 'r.seq > ?';
     }
-    const k = `(${this.sortKey(sort)})`;
+    const info = this.sortInfo(sort);
+    const k = `(${info.expr})`;
     const cmp = sort.descending ? '<' : '>';
     if (pos.key === null || pos.key === undefined) {
       params.push(pos.seq);
       return `(${k} IS NULL AND r.seq ${cmp} ?)`;
     }
-    params.push(pos.key, pos.key, pos.seq);
+    const key = typeof pos.key === 'boolean' ? this.#d.bool(pos.key) : pos.key;
+    params.push(key, key, pos.seq);
     return `((${k} IS NOT NULL AND (${k} ${cmp} ? OR (${k} = ? AND r.seq ${cmp} ?))) OR ${k} IS NULL)`;
   }
 
@@ -256,7 +290,7 @@ export class SqlFilterTranslator {
         return value;
       default:
         if (typeof value !== 'string') throw invalidFilter(`attribute "${where}" is a string: compare it with a quoted string`);
-        return foldable(def) ? value.toLowerCase() : value;
+        return foldable(def) ? foldCase(value) : value;
     }
   }
 
@@ -269,7 +303,9 @@ export class SqlFilterTranslator {
     }
     params.push(v);
     const sqlOp = { eq: '=', ne: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }[op];
-    return `${expr} ${sqlOp} ?`;
+    // gt/ge/lt/le on text: code point order on every store, as the in-memory evaluator compares
+    const ordered = op !== 'eq' && op !== 'ne' && typeof v === 'string';
+    return `${ordered ? this.#d.binaryOrder(expr) : expr} ${sqlOp} ?`;
   }
 
   #compareTarget(t: Target, op: CompareOp, value: FilterValue, params: unknown[]): string {
@@ -384,6 +420,21 @@ export class SqlFilterTranslator {
       case 'valuePath':
         throw invalidFilter('a value filter cannot be nested in another');
     }
+  }
+}
+
+/** The JS type of a sort key read back from either store (see cursor.ts). */
+export function sortKeyKind(def: AttributeDefinition): SortKeyKind {
+  switch (def.type) {
+    case 'integer':
+    case 'decimal':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'dateTime':
+      return 'dateTime';
+    default:
+      return 'string';
   }
 }
 

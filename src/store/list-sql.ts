@@ -2,8 +2,9 @@
 // an RFC 9865 keyset cursor, and how to count. Unfiltered totals come from resource_counts (kept in
 // the same transaction as every insert and delete), so a page of a million rows costs no COUNT(*).
 
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { type CursorScope, cursorKeyOf, decodeCursor, encodeCursor } from './cursor.js';
 import type { SqlFilterTranslator } from './filter-sql.js';
+import { pathKey } from './indexes.js';
 import type { ListQuery, ListResult, StoredResource } from './types.js';
 
 const COLS = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
@@ -16,6 +17,8 @@ export interface ListPlan {
   countParams: unknown[];
   cursorMode: boolean;
   limit: number;
+  /** the query a cursor of this list belongs to */
+  scope: CursorScope;
 }
 
 export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery): ListPlan {
@@ -28,7 +31,12 @@ export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery)
     params.push(...f.params);
   }
   const order = t.orderBy(q.sort);
-  const key = q.sort ? `, (${t.sortKey(q.sort)}) AS sort_key` : '';
+  const info = q.sort ? t.sortInfo(q.sort) : undefined;
+  const key = info ? `, (${info.expr}) AS sort_key` : '';
+  const scope: CursorScope = {
+    type: typeName,
+    ...(q.sort && info ? { sort: { attr: pathKey(q.sort.path), descending: q.sort.descending, kind: info.kind } } : {}),
+  };
   const countSql = q.withoutTotal
     ? undefined
     : q.filter
@@ -36,7 +44,7 @@ export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery)
       : `SELECT coalesce((SELECT n FROM resource_counts WHERE type = ${typeLit}), 0) AS n`;
   const countParams = q.filter ? [...params] : [];
   if (q.cursor !== undefined) {
-    const pos = decodeCursor(q.cursor, q.sort !== undefined);
+    const pos = decodeCursor(q.cursor, scope);
     const pageParams = [...params];
     const cond = pos ? ` AND ${t.after(q.sort, pos, pageParams)}` : '';
     pageParams.push(q.count + 1);
@@ -47,6 +55,7 @@ export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery)
       countParams,
       cursorMode: true,
       limit: q.count,
+      scope,
     };
   }
   return {
@@ -56,6 +65,7 @@ export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery)
     countParams,
     cursorMode: false,
     limit: q.count,
+    scope,
   };
 }
 
@@ -71,14 +81,9 @@ export function finishList(
   const last = page[page.length - 1];
   const more = plan.cursorMode ? rows.length > plan.limit : page.length === plan.limit;
   if (last && more) {
-    const key = 'sort_key' in last ? normalizeKey(last.sort_key) : undefined;
-    res.nextCursor = encodeCursor(key === undefined ? { seq: Number(last.seq) } : { seq: Number(last.seq), key });
+    const sort = plan.scope.sort;
+    const pos = sort ? { seq: Number(last.seq), key: cursorKeyOf(last.sort_key, sort.kind) } : { seq: Number(last.seq) };
+    res.nextCursor = encodeCursor(pos, plan.scope);
   }
   return res;
-}
-
-function normalizeKey(v: unknown): string | number | boolean | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
-  return String(v);
 }

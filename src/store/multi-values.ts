@@ -1,8 +1,10 @@
 // The rows of resource_values for one resource: the values of its indexed multi-valued
-// sub-attributes, case-folded where the attribute is not caseExact. Both stores write these
+// sub-attributes, case-folded (foldCase, src/lib/case-fold.ts) where the attribute is not caseExact. Both stores write these
 // as a diff against the previous values, so a one-member change to a large group is one row.
 
+import { foldCase } from '../lib/case-fold.js';
 import type { SchemaRegistry } from '../scim/registry.js';
+import { foldable } from './filter-sql.js';
 import { MULTI_VALUED_INDEXES, pathKey } from './indexes.js';
 import type { Json } from './types.js';
 
@@ -26,7 +28,7 @@ export function multiValuedIndexes(registry: SchemaRegistry): MultiValuedIndex[]
       ...(r.extension ? { uri: r.schema } : {}),
       ...(r.subAttribute ? { sub: r.subAttribute.name } : {}),
     };
-    out.push({ type: ia.type, key: pathKey(path), path, fold: !def.caseExact });
+    out.push({ type: ia.type, key: pathKey(path), path, fold: foldable(def) });
   }
   return out;
 }
@@ -39,7 +41,7 @@ export function multiValues(data: Json | undefined, m: MultiValuedIndex): Set<st
   if (!Array.isArray(arr)) return out;
   for (const el of arr) {
     const v = m.path.sub ? (el as Json | null)?.[m.path.sub] : el;
-    if (typeof v === 'string') out.add(m.fold ? v.toLowerCase() : v);
+    if (typeof v === 'string') out.add(m.fold ? foldCase(v) : v);
   }
   return out;
 }

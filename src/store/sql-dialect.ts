@@ -19,8 +19,15 @@ export interface SqlDialect {
   primaryOrFirst(column: string, segments: string[], sub: string | undefined, def: AttributeDefinition, fold: boolean): string;
   /** Whether the JSON at a path is an object. */
   isObject(column: string, segments: string[]): string;
-  /** Unicode case folding identical to JS toLowerCase (SQLite: our scim_fold; PostgreSQL: lower). */
+  /**
+   * Case folding identical to foldCase() of src/lib/case-fold.ts: scim_fold() on both stores (SQLite:
+   * the JS function itself, registered on the connection; PostgreSQL: a translate() over the same
+   * frozen table, created by foldFunctionDdl()). Never SQL lower(), which is ASCII-only on SQLite and
+   * locale-dependent on PostgreSQL.
+   */
   fold(expr: string): string;
+  /** A text expression ordered by code point (the database collation may order otherwise). */
+  binaryOrder(expr: string): string;
   /** co / sw / ew as an index-friendly pattern match; returns the SQL and the bound pattern. */
   pattern(expr: string, kind: 'co' | 'sw' | 'ew', value: string): { sql: string; param: string };
   /** the literal for SQL false, for coalesce() of a NULL comparison */
@@ -49,6 +56,7 @@ export const sqliteDialect: SqlDialect = {
   },
   isObject: (column, segments) => `json_type(${column}, '${sqliteJsonPath(segments)}') = 'object'`,
   fold: (expr) => `scim_fold(${expr})`,
+  binaryOrder: (expr) => expr, // BINARY collation: UTF-8 bytes, i.e. code points
   pattern(expr, kind, value) {
     // GLOB is case-sensitive (folding is applied to both sides beforehand) and can use an index for sw.
     const esc = value.replace(/[*?[\]]/g, (c) => `[${c}]`);
@@ -85,10 +93,11 @@ export const postgresDialect: SqlDialect = {
   elementText: (sub) => (sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`),
   primaryOrFirst(column, segments, sub, def, fold) {
     const v = pgCast(sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`, def);
-    return `(SELECT ${fold ? `lower(${v})` : v} FROM jsonb_array_elements(${column} #> ${pgPath(segments)}) WITH ORDINALITY AS je(value, ord) ORDER BY coalesce((je.value ->> 'primary')::boolean, false) DESC, je.ord LIMIT 1)`;
+    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM jsonb_array_elements(${column} #> ${pgPath(segments)}) WITH ORDINALITY AS je(value, ord) ORDER BY coalesce((je.value ->> 'primary')::boolean, false) DESC, je.ord LIMIT 1)`;
   },
   isObject: (column, segments) => `jsonb_typeof(${column} #> ${pgPath(segments)}) = 'object'`,
-  fold: (expr) => `lower(${expr})`,
+  fold: (expr) => `scim_fold(${expr})`,
+  binaryOrder: (expr) => `(${expr} COLLATE "C")`,
   pattern(expr, kind, value) {
     const esc = value.replace(/[\\%_]/g, (c) => `\\${c}`);
     const param = kind === 'co' ? `%${esc}%` : kind === 'sw' ? `${esc}%` : `%${esc}`;

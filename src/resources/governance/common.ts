@@ -98,10 +98,25 @@ export function personFromUser(row: StoredResource): Person {
   return p;
 }
 
-/** Users, Groups and Agents with these ids, as Persons (missing ones too). */
-export async function resolvePeople(store: Store, ids: string[]): Promise<Map<string, Person>> {
-  const want = [...new Set(ids.filter((x) => typeof x === 'string' && x !== ''))];
+// control characters and lone surrogates (half of a UTF-16 pair): never in an id we issue
+const NOT_AN_ID = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a client-given reference can be an id at all (ids are never blank or padded). */
+function lookupable(id: string): boolean {
+  return id !== '' && id.length <= 1024 && id.trim() === id && !NOT_AN_ID.test(id);
+}
+
+/**
+ * Users, Groups and Agents with these ids, as Persons. Every id asked for has an entry: one that
+ * names nothing (no such resource, or not an id at all: "", blank, padded, control characters,
+ * whatever String() made of a non-string value) is a `missing` Person, which the people rules turn
+ * into a 400 invalidValue, so that callers never meet an undefined Person.
+ */
+export async function resolvePeople(store: Store, ids: readonly unknown[]): Promise<Map<string, Person>> {
+  const asked = [...new Set(ids.map((x) => (typeof x === 'string' ? x : String(x))))];
+  const want = asked.filter(lookupable);
   const out = new Map<string, Person>();
+  for (const id of asked) if (!lookupable(id)) out.set(id, { id, kind: 'missing', active: false });
   if (want.length === 0) return out;
   for (const r of await store.getMany('User', want)) out.set(r.id, personFromUser(r));
   const rest = want.filter((id) => !out.has(id));

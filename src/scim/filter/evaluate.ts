@@ -20,9 +20,9 @@
 //   (`emails co "example.com"`, RFC 7644 §3.4.2.2); without a `value` sub-attribute → invalidFilter.
 //   `pr` and `eq null` on a complex attribute test the attribute itself, not `value`.
 // - string / reference / binary: the literal must be a string. string and reference with
-//   caseExact:false fold both sides with toLowerCase(); everything else compares as is (binary is
-//   always case exact, RFC 7643 §2.3.6). eq co sw ew, and gt ge lt le by UTF-16 code units after
-//   folding. binary rejects gt ge lt le (RFC 7644 §3.4.2.2).
+//   caseExact:false fold both sides with foldCase() (src/lib/case-fold.ts: the one fold the stores
+//   use too); everything else compares as is (binary is always case exact, RFC 7643 §2.3.6). eq co
+//   sw ew, and gt ge lt le by code point after folding (as SQLite's BINARY and PostgreSQL's "C"). binary rejects gt ge lt le (RFC 7644 §3.4.2.2).
 // - boolean: the literal must be true/false (not "True"); only eq / ne.
 // - integer / decimal: the literal must be a number; eq ne gt ge lt le; co sw ew → invalidFilter.
 // - dateTime: eq ne gt ge lt le need a literal that normalizeDateTime() (../datetime.ts, also used on
@@ -38,6 +38,7 @@ import type { AttrPath, CompareOp, Filter, FilterValue } from './ast.js';
 import type { AttributeDefinition } from '../schema-types.js';
 import { invalidFilter } from '../errors.js';
 import { normalizeDateTime } from '../datetime.js';
+import { compareCodePoints, foldCase } from '../../lib/case-fold.js';
 
 export interface AttributeScope {
   /** attributes of the object being matched: a resource's core attributes (incl. id, externalId, meta) or the sub-attributes of one complex value */
@@ -161,6 +162,15 @@ const ORDER: Partial<Record<CompareOp, Relation<number | string>>> = {
   le: (a, b) => a <= b,
 };
 
+/** Text order: code points, not UTF-16 code units (they differ for astral characters). */
+const TEXT_ORDER: Partial<Record<CompareOp, Relation<string>>> = {
+  eq: (a, b) => a === b,
+  gt: (a, b) => compareCodePoints(a, b) > 0,
+  ge: (a, b) => compareCodePoints(a, b) >= 0,
+  lt: (a, b) => compareCodePoints(a, b) < 0,
+  le: (a, b) => compareCodePoints(a, b) <= 0,
+};
+
 const SUBSTRING: Partial<Record<CompareOp, Relation<string>>> = {
   co: (a, b) => a.includes(b),
   sw: (a, b) => a.startsWith(b),
@@ -188,7 +198,7 @@ function valueTest(
       if (typeof literal !== 'string') throw mismatch();
       if (def.type === 'binary' && op !== 'eq' && orderRel !== undefined) throw notFor();
       const folds = !def.caseExact && (def.type === 'string' || def.type === 'reference');
-      const fold = folds ? (s: string) => s.toLowerCase() : (s: string) => s;
+      const fold = folds ? foldCase : (s: string) => s;
       if (def.type === 'dateTime' && orderRel !== undefined) {
         const instant = parseInstant(literal);
         if (instant === undefined) {
@@ -201,7 +211,7 @@ function valueTest(
           return t !== undefined && orderRel(t, instant);
         };
       }
-      const rel = (orderRel ?? substringRel) as Relation<string>;
+      const rel = (TEXT_ORDER[op] ?? substringRel) as Relation<string>;
       const folded = fold(literal);
       return (v) => typeof v === 'string' && rel(fold(v), folded);
     }
