@@ -2,7 +2,6 @@
 // (lifecycle transitions, sponsors, grants; resources/governance/) are composed after these.
 
 import { invalidValue } from '../scim/errors.js';
-import { GOVERNANCE_URN } from '../store/indexes.js';
 import type { Json, Store } from '../store/types.js';
 import type { ResourceHooks } from './hooks.js';
 
@@ -63,15 +62,10 @@ export const groupHooks: ResourceHooks = {
 };
 
 /**
- * The base Agent hooks: `active` is derived and `groups` computed. Defaults and every governance
- * rule are in resources/governance/agent-hooks.ts, composed after these.
+ * The base Agent hooks: `groups` computed. Defaults and every governance rule are in
+ * resources/governance/agent-hooks.ts, composed after these — including `active`, which is derived
+ * there from lifecycleState after a written `active` has been read as lifecycle intent.
  */
 export const agentHooks: ResourceHooks = {
-  finalize(next) {
-    const gov = next[GOVERNANCE_URN] as Json | undefined;
-    // `active` is derived, never written (standards.md §4.2).
-    next.active = gov?.lifecycleState === 'active';
-    return next;
-  },
   decorate: addGroups,
 };

@@ -1,6 +1,7 @@
 // Response shaping: `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) combined with each
 // attribute's `returned` characteristic (RFC 7643 §2.2). Unknown names in either list are ignored,
-// as a tolerant reader: IGA tools send fixed lists that may name attributes we do not serve.
+// as a tolerant reader: IGA tools send fixed lists that may name attributes we do not serve. A
+// value-filtered name stands for its whole attribute.
 
 import { parseAttrPath } from './filter/parse.js';
 import type { ResourceTypeInfo, SchemaRegistry } from './registry.js';
@@ -13,12 +14,48 @@ export interface Projection {
   exclude?: Set<string>;
 }
 
+/** Splits on commas outside value filters and quoted strings (`emails[type eq "a,b"]`). */
 function splitList(text: string | undefined): string[] {
   if (text === undefined) return [];
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/**
+ * `emails[type eq "work"]` (and `emails[…].value`) names the attribute `emails` (`emails.value`):
+ * projection selects attributes, not values, so the filter widens to the whole attribute rather
+ * than silently selecting nothing (docs/schemas.md). Returns the text unchanged without a filter.
+ */
+function withoutValueFilter(text: string): string {
+  const open = text.indexOf('[');
+  if (open < 0) return text;
+  let quoted = false;
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ']') return text.slice(0, open) + text.slice(i + 1);
+  }
+  return text; // unterminated: not a path, ignored like an unknown name
 }
 
 export function parseProjection(
@@ -38,7 +75,7 @@ export function parseProjection(
         }
         let path;
         try {
-          path = parseAttrPath(text);
+          path = parseAttrPath(withoutValueFilter(text));
         } catch {
           continue; // not a path at all: ignored like an unknown name
         }

@@ -3,6 +3,7 @@
 // as RFC 7643 §2.1 requires of attribute names and schema URNs. Pure; loading files is load-schemas.ts.
 
 import type { AttrPath } from './filter/ast.js';
+import { stringRuleOf } from './string-pattern.js';
 import type {
   AttributeDefinition,
   ResourceTypeDefinition,
@@ -68,7 +69,17 @@ export class SchemaRegistry {
   readonly #byEndpoint = new Map<string, ResourceTypeInfo>();
 
   constructor(schemas: SchemaDefinition[], resourceTypes: ResourceTypeDefinition[]) {
-    for (const s of schemas) this.#schemas.set(s.id.toLowerCase(), s);
+    for (const s of schemas) {
+      this.#schemas.set(s.id.toLowerCase(), s);
+      // a schema file with a pattern we cannot match linearly fails at start-up, not on a request
+      const compile = (attrs: readonly AttributeDefinition[]): void => {
+        for (const a of attrs) {
+          stringRuleOf(a);
+          compile(a.subAttributes ?? []);
+        }
+      };
+      compile(s.attributes);
+    }
     for (const rt of resourceTypes) {
       const core = this.#schemas.get(rt.schema.toLowerCase());
       if (!core) throw new Error(`resource type ${rt.name}: unknown schema ${rt.schema}`);

@@ -28,6 +28,19 @@ export interface AttributeDefinition {
   canonicalValues?: string[];
   referenceTypes?: string[];
   subAttributes?: AttributeDefinition[];
+  /**
+   * agentroster extension of RFC 7643 §7 (docs/schemas.md): string rules enforced on input.
+   * `pattern` is an anchored sequence of character classes (string-pattern.ts), never a general
+   * regular expression; lengths count characters (code points).
+   */
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  /**
+   * agentroster extension: a PUT that omits this readWrite attribute keeps its current value (the
+   * default RFC 7644 §3.5.1 lets a server assign), for values the server governs, e.g. lifecycleState.
+   */
+  keepWhenOmitted?: boolean;
 }
 
 export interface SchemaDefinition {

@@ -7,6 +7,7 @@ import { invalidValue, mutability } from './errors.js';
 import { coerceBooleanString, discardPassword, qualifyExtensionAttribute } from './quirks.js';
 import { findAttribute, type ResourceTypeInfo, type SchemaRegistry } from './registry.js';
 import type { AttributeDefinition, SchemaDefinition } from './schema-types.js';
+import { stringRuleOf, stringRuleViolation } from './string-pattern.js';
 
 export type Resource = Record<string, unknown>;
 
@@ -210,13 +211,15 @@ function checkValue(
     return items;
   }
   if (Array.isArray(value)) throw invalidValue(`attribute "${where}" is single-valued and must not be an array`);
-  return checkSingle(def, value, schema, where);
+  return checkSingle(def, value, schema, where, prior);
 }
 
-function checkSingle(def: AttributeDefinition, value: unknown, schema: SchemaDefinition, where: string): unknown {
+/** `prior`: the stored value of a single-valued attribute, which keeps its place even if a later rule rejects it. */
+function checkSingle(def: AttributeDefinition, value: unknown, schema: SchemaDefinition, where: string, prior?: unknown): unknown {
   switch (def.type) {
     case 'string':
       if (typeof value !== 'string') throw invalidValue(`attribute "${where}" must be a string`);
+      checkStringRule(def, value, where, prior);
       return checkCanonical(def, value, schema, where);
     case 'reference':
     case 'binary':
@@ -224,6 +227,7 @@ function checkSingle(def: AttributeDefinition, value: unknown, schema: SchemaDef
       if (def.type === 'binary' && !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) {
         throw invalidValue(`attribute "${where}" must be base64-encoded`);
       }
+      checkStringRule(def, value, where, prior);
       return value;
     case 'boolean': {
       const b = coerceBooleanString(value);
@@ -284,6 +288,17 @@ function keepServerSetSubAttributes(def: AttributeDefinition, items: unknown[], 
   }
 }
 
+/**
+ * The schema's pattern/minLength/maxLength (string-pattern.ts). A value already stored is not
+ * re-judged: a record written before a rule existed must stay suspendable and revocable.
+ */
+function checkStringRule(def: AttributeDefinition, value: string, where: string, prior: unknown): void {
+  const rule = stringRuleOf(def);
+  if (!rule || value === prior) return;
+  const why = stringRuleViolation(rule, value);
+  if (why !== undefined) throw invalidValue(`attribute "${where}" ${why}`);
+}
+
 function checkCanonical(def: AttributeDefinition, value: string, schema: SchemaDefinition, where: string): string {
   const canon = def.canonicalValues;
   if (!canon || canon.length === 0 || OPEN_CANONICAL_SCHEMAS.has(schema.id.toLowerCase())) return value;
@@ -294,13 +309,15 @@ function checkCanonical(def: AttributeDefinition, value: string, schema: SchemaD
   return match;
 }
 
-/** Copies readOnly values (and immutable ones the input left out) from the stored resource. */
+/** Copies readOnly values (and immutable or keepWhenOmitted ones a PUT left out) from the stored resource. */
 function carryOver(attrs: readonly AttributeDefinition[], existing: Resource, out: Resource, opts: ValidateOptions): void {
   for (const def of attrs) {
     const prior = existing[def.name];
     if (prior === undefined) continue;
     if (def.mutability === 'readOnly') out[def.name] = prior;
-    else if (def.mutability === 'immutable' && out[def.name] === undefined && opts.mode === 'replace') out[def.name] = prior;
+    else if ((def.mutability === 'immutable' || def.keepWhenOmitted) && out[def.name] === undefined && opts.mode === 'replace') {
+      out[def.name] = prior;
+    }
     else if (def.type === 'complex' && !def.multiValued && isObject(prior) && def.subAttributes) {
       // readOnly sub-attributes (e.g. manager.displayName) are server-set: keep them.
       const cur = out[def.name];

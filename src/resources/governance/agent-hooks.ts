@@ -97,6 +97,19 @@ export function authorizationViolation(
   return undefined;
 }
 
+/**
+ * The one rule that turns a written `active` into lifecycle intent, for /Agents (PATCH, PUT, /Bulk)
+ * and the IGA view alike (docs/schemas.md): false suspends an active agent, true activates a
+ * pending or suspended one — the authorisation and activation rules then judge that transition
+ * like any other. Only an `active` that differs from the stored state counts, and an explicit
+ * lifecycleState change in the same write wins. undefined: no lifecycle change.
+ */
+export function activeIntent(prevState: unknown, nextState: unknown, active: unknown): LifecycleState | undefined {
+  if (typeof active !== 'boolean' || nextState !== prevState || active === (prevState === 'active')) return undefined;
+  if (!active) return prevState === 'active' ? 'suspended' : undefined;
+  return prevState === 'pending' || prevState === 'suspended' ? 'active' : undefined;
+}
+
 function samePerson(a: unknown, b: unknown): boolean {
   return isObj(a) && isObj(b) && a.value === b.value;
 }
@@ -234,6 +247,13 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
       const g: Json = { ...(isObj(input[GOV]) ? (input[GOV] as Json) : {}) };
       next[GOV] = g;
       const violations: (Violation | undefined)[] = [];
+
+      // `active` is derived; a client's write of it is a request to change lifecycleState. On
+      // create it is ignored: approval decides a new agent's state.
+      if (prevGov) {
+        const intended = activeIntent(prevGov.lifecycleState, g.lifecycleState, input.active);
+        if (intended) g.lifecycleState = intended;
+      }
 
       // Most restrictive wins: a connector's or the engine's "suspend" of an agent that is pending
       // or retired keeps the stronger state.

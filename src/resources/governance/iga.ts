@@ -38,13 +38,8 @@ function applyTo(agent: Json, target: { entitlements?: string[]; roles?: string[
     if (list.length > 0) next[attr] = list;
     else delete next[attr];
   }
-  if (target.active !== undefined) {
-    const g = { ...gov(agent) };
-    const state = g.lifecycleState;
-    if (target.active === false && state === 'active') g.lifecycleState = 'suspended';
-    if (target.active === true && state !== 'active' && state !== 'retired') g.lifecycleState = 'active';
-    next[GOV] = g;
-  }
+  // the agent hooks turn a written `active` into lifecycle intent (activeIntent), as on /Agents
+  if (target.active !== undefined) next.active = target.active;
   return next;
 }
 

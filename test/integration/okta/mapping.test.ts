@@ -54,7 +54,7 @@ describe('the AI Agent user type', () => {
 describe('agent → Okta user', () => {
   it('maps an active agent to an ACTIVE federated user with a deterministic login, the profile, and the sponsor as manager', async () => {
     const s = await h.sponsor('ada');
-    const id = await h.agent('Invoice-Bot', s.id, { purpose: 'pays invoices', environment: 'Production', riskTier: 'high', autonomyLevel: 'humanOnTheLoop' }, { displayName: 'Invoice Bot' });
+    const id = await h.agent('invoice-bot', s.id, { purpose: 'pays invoices', environment: 'Production', riskTier: 'high', autonomyLevel: 'humanOnTheLoop' }, { displayName: 'Invoice Bot' });
     await h.setState(id, 'active');
     const r = await h.sync();
     expect(r.succeeded).toBeGreaterThan(0);

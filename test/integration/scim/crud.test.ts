@@ -278,10 +278,10 @@ describe('CRUD', () => {
     });
 
     it('PUT, PATCH and DELETE an agent (DELETE only once it is retired: the record stays as a tombstone)', async () => {
-      const created = await createAgent(t, 'a1', {}, {}, sponsor);
+      const created = await createAgent(t, 'agent-a1', {}, {}, sponsor);
       const id = created.id as string;
       t.clock.advance(1000);
-      const put = await t.http.put(`/Agents/${id}`, agentBody('a1', sponsor, { displayName: 'Agent One' }, { riskTier: 'low', lifecycleState: 'pending' }));
+      const put = await t.http.put(`/Agents/${id}`, agentBody('agent-a1', sponsor, { displayName: 'Agent One' }, { riskTier: 'low', lifecycleState: 'pending' }));
       expect(put.status).toBe(200);
       expect(put.headers.etag).toBe('W/"2"');
       expect(put.body).toMatchObject({ displayName: 'Agent One', [GOV_URN]: { riskTier: 'low', lifecycleState: 'pending' } });

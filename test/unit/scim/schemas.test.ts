@@ -9,6 +9,7 @@ import type {
   ResourceTypeDefinition,
   SchemaDefinition,
 } from '../../../src/scim/schema-types.js';
+import { stringRuleOf } from '../../../src/scim/string-pattern.js';
 
 const SCHEMAS_DIR = new URL('../../../schemas/', import.meta.url);
 const load = (file: string): unknown => JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), 'utf8'));
@@ -55,6 +56,8 @@ const REQUIRED_KEYS = [
   'name', 'type', 'multiValued', 'description', 'required', 'caseExact', 'mutability', 'returned', 'uniqueness',
 ];
 const OPTIONAL_KEYS = ['canonicalValues', 'referenceTypes', 'subAttributes'];
+/** agentroster extensions of the attribute definition (docs/schemas.md "Extensions of RFC 7643 §7") */
+const EXTENSION_KEYS = ['pattern', 'minLength', 'maxLength', 'keepWhenOmitted'];
 /** RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA */
 const ATTRNAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** RFC 7643 §3.1 common attributes: the server adds them, schema files must not declare them. */
@@ -89,7 +92,7 @@ function checkAttribute(
   };
   if (!isObject(attr)) return p('attribute is not an object');
   for (const k of REQUIRED_KEYS) if (!(k in attr)) p(`missing characteristic "${k}"`);
-  for (const k of Object.keys(attr)) if (![...REQUIRED_KEYS, ...OPTIONAL_KEYS].includes(k)) p(`unknown key "${k}"`);
+  for (const k of Object.keys(attr)) if (![...REQUIRED_KEYS, ...OPTIONAL_KEYS, ...EXTENSION_KEYS].includes(k)) p(`unknown key "${k}"`);
 
   const { name, type, multiValued, description, required, caseExact, mutability, returned, uniqueness } = attr;
   if (typeof name !== 'string') p('name is not a string');
@@ -114,6 +117,20 @@ function checkAttribute(
   if (mutability === 'writeOnly' && returned !== 'never') p('writeOnly attribute must be returned "never"');
   if (required === true && mutability === 'readOnly') p('required attribute cannot be readOnly (clients cannot send it)');
   if (parent?.mutability === 'readOnly' && mutability !== 'readOnly') p('sub-attribute of a readOnly attribute must be readOnly');
+
+  if ('pattern' in attr || 'minLength' in attr || 'maxLength' in attr) {
+    if (typeof type !== 'string' || !CASE_TYPES.includes(type)) p(`pattern/minLength/maxLength on type ${show(type)}`);
+    if ('pattern' in attr && typeof attr.pattern !== 'string') p('pattern is not a string');
+    try {
+      stringRuleOf(attr as unknown as AttributeDefinition);
+    } catch (e) {
+      p(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if ('keepWhenOmitted' in attr) {
+    if (attr.keepWhenOmitted !== true) p('keepWhenOmitted is only ever true');
+    if (mutability !== 'readWrite') p('keepWhenOmitted on a non-readWrite attribute (readOnly and immutable values are kept anyway)');
+  }
 
   if ('canonicalValues' in attr) {
     const cv = attr.canonicalValues;
@@ -339,7 +356,9 @@ describe('contracts other code relies on', () => {
     expect(attrOf(CORE.agent, 'agentUserName')).toMatchObject({
       type: 'string', required: true, uniqueness: 'server', caseExact: false, mutability: 'readWrite',
     });
-    expect(attrOf(CORE.agent, 'active')).toMatchObject({ type: 'boolean', mutability: 'readOnly' });
+    expect(attrOf(CORE.agent, 'agentUserName')).toMatchObject({ pattern: '^[a-z0-9][a-z0-9._-]*$', minLength: 3, maxLength: 64 });
+    // derived from lifecycleState, but writable: a write is lifecycle intent (docs/schemas.md)
+    expect(attrOf(CORE.agent, 'active')).toMatchObject({ type: 'boolean', mutability: 'readWrite' });
     expect(attrOf(CORE.agent, 'subject')).toMatchObject({ uniqueness: 'server', caseExact: true });
     expect(attrOf(CORE.agent, 'groups').mutability).toBe('readOnly');
     expect(attrOf(CORE.agent, 'protocols.type').canonicalValues).toEqual(['A2A', 'MCP-Server', 'OpenAPI']);
@@ -364,6 +383,9 @@ describe('contracts other code relies on', () => {
     expect(attrOf(EXT.governance, 'sponsor.value').required).toBe(true);
     expect(attrOf(EXT.governance, 'lifecycleState').canonicalValues).toEqual(['pending', 'active', 'suspended', 'retired']);
     expect(attrOf(EXT.governance, 'attestation')).toMatchObject({ returned: 'request', mutability: 'readOnly' });
+    // server-governed but client-writable: a PUT that omits them keeps them
+    const kept = byUrn(EXT.governance).attributes.filter((a) => a.keepWhenOmitted).map((a) => a.name);
+    expect(kept).toEqual(['lifecycleState', 'stateReason']);
   });
 
   it('governance: credentials hold identifiers and metadata only (closed list of sub-attributes)', () => {
