@@ -168,7 +168,6 @@ describe.each(stores)('fuzz findings on $name', ({ env, skip }) => {
       ['owners [{value: " <sponsor> "}]', { owners: [{ value: ` ${sponsor} ` }] }, {}],
       ['owners [{}]', { owners: [{ type: 'user' }] }, {}],
       ['owners [{value: 5}]', { owners: [{ value: 5 }] }, {}],
-      ['owners [{value: []}]', { owners: [{ value: [] }] }, {}],
       ['owners [""]', { owners: [''] }, {}],
       ['coSponsors [{value: ""}]', {}, { coSponsors: [{ value: '' }] }],
       ['coSponsors [{value: "  "}]', {}, { coSponsors: [{ value: '  ' }] }],
