@@ -129,6 +129,22 @@ describe('server limits (src/http/server.ts)', () => {
     }
   });
 
+  it('U+0000 in a header (X-Audit-Reason, If-Match) never reaches the app: 400 with a SCIM error body', async () => {
+    const s = await serve({});
+    try {
+      for (const header of ['X-Audit-Reason: a\u0000b', 'If-Match: W/"1\u0000"']) {
+        const c = rawClient(s.port);
+        c.socket.write(`DELETE ${SCIM}/Users/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminToken}\r\n${header}\r\n\r\n`);
+        await c.closed;
+        const res = parseRawResponse(c.received());
+        expect(res.status, header).toBe(400);
+        expect(res.body).toMatchObject({ schemas: [ERROR_URN], status: '400', scimType: 'invalidSyntax' });
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a client that sends its body too slowly is cut off by requestTimeout with a 408', async () => {
     const s = await serve({ requestTimeoutMs: 1000, headersTimeoutMs: 1000 });
     try {
