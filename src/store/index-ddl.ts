@@ -104,7 +104,7 @@ function valuesInsertDdl(d: SqlDialect, type: string, key: string, arr: string[]
  * lower() and SQLite and the evaluator with toLowerCase(), which disagree (İ, ς, ẞ …). Re-creates the
  * fold function, rebuilds every expression index over a folded attribute (SQLite: REINDEX, the
  * function behind scim_fold changed; PostgreSQL: DROP and CREATE with scim_fold instead of lower) and
- * re-folds the resource_values rows of folded attributes from the documents.
+ * rebuilds resource_values from the documents (folded where the attribute is not caseExact).
  */
 export function refoldDdl(registry: SchemaRegistry, d: SqlDialect): string[] {
   const out: string[] = [...foldFunctionDdl(d)];
@@ -123,11 +123,11 @@ export function refoldDdl(registry: SchemaRegistry, d: SqlDialect): string[] {
   for (const ia of MULTI_VALUED_INDEXES) {
     const rt = registry.resourceType(ia.type);
     const r = rt && registry.resolve(rt, ia.path);
-    if (!r?.subAttribute || !foldable(r.subAttribute)) continue;
+    if (!r?.subAttribute) continue;
     const key = pathKey(ia.path);
     const arr = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
     out.push(`DELETE FROM resource_values WHERE type = '${ia.type}' AND attr = '${key}'`);
-    out.push(valuesInsertDdl(d, ia.type, key, arr, r.subAttribute.name, true));
+    out.push(valuesInsertDdl(d, ia.type, key, arr, r.subAttribute.name, foldable(r.subAttribute)));
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // expression indexes built by index-ddl.ts; the audit chain's head is one locked row.
 
 import type { SchemaRegistry } from '../../scim/registry.js';
-import { attributeIndexDdl, multiValueBackfillDdl } from '../index-ddl.js';
+import { attributeIndexDdl, multiValueBackfillDdl, refoldDdl } from '../index-ddl.js';
 import { postgresDialect } from '../sql-dialect.js';
 
 export interface PgMigration {
@@ -147,5 +147,10 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 6,
     name: 'token expiry',
     statements: () => ['ALTER TABLE tokens ADD COLUMN expires_at TEXT'],
+  },
+  {
+    version: 7,
+    name: 'one case fold (src/lib/case-fold.ts): re-folded indexes and values',
+    statements: (registry) => refoldDdl(registry, postgresDialect),
   },
 ];

@@ -2,7 +2,7 @@
 // expression builder the filter translator uses, so every indexed filter can use its index.
 
 import type { SchemaRegistry } from '../../scim/registry.js';
-import { attributeIndexDdl, multiValueBackfillDdl } from '../index-ddl.js';
+import { attributeIndexDdl, multiValueBackfillDdl, refoldDdl } from '../index-ddl.js';
 import { sqliteDialect } from '../sql-dialect.js';
 
 export interface Migration {
@@ -152,6 +152,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'token expiry',
     sql: () => 'ALTER TABLE tokens ADD COLUMN expires_at TEXT;',
+  },
+  {
+    version: 7,
+    name: 'one case fold (src/lib/case-fold.ts): re-folded indexes and values',
+    sql: (registry) =>
+      refoldDdl(registry, sqliteDialect)
+        .map((x) => `${x};`)
+        .join('\n'),
   },
 ];
 
