@@ -41,9 +41,10 @@ async function withStore<T>(opts: { databaseUrl?: string }, fn: (store: Store) =
   return withCliStore(configFrom(opts), fn, { create });
 }
 
-function ttlOption(value: string): number | null {
+/** --ttl: milliseconds, or 'never' (commander turns a null from a parser into '') */
+function ttlOption(value: string): number | 'never' {
   try {
-    return parseTtl(value);
+    return parseTtl(value) ?? 'never';
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message.replace(/^--ttl "[^"]*": /, ''));
   }
@@ -111,12 +112,12 @@ token
   .option('--user <userId>', 'bind the token to an active human User id (recorded as the actor of its grants and approvals)')
   .option('--ttl <ttl>', 'lifetime: a number with s, m, h or d (e.g. 90d, 12h), or never; default 90d', ttlOption)
   .addOption(dbOption())
-  .action(async (opts: { name: string; scopes: string; user?: string; ttl?: number | null; databaseUrl?: string }) => {
+  .action(async (opts: { name: string; scopes: string; user?: string; ttl?: number | 'never'; databaseUrl?: string }) => {
     const scopes = parseScopes(opts.scopes);
     await withStore(opts, async (store) => {
       const t = await createToken(store, opts.name, scopes, {
         ...(opts.user !== undefined ? { userId: opts.user } : {}),
-        ...(opts.ttl !== undefined ? { ttlMs: opts.ttl } : {}),
+        ...(opts.ttl !== undefined ? { ttlMs: opts.ttl === 'never' ? null : opts.ttl } : {}),
       });
       process.stdout.write(`${t.token}\n`);
       if (t.expiresAt === undefined) {

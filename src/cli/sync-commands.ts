@@ -72,6 +72,8 @@ function targetsOf(ar: Agentroster, wanted: string | undefined): TargetRuntime[]
 
 async function withApp<T>(o: Common, io: SyncCliIo, fn: (ar: Agentroster) => Promise<T>): Promise<T> {
   const config = configOf(o);
+  // Nothing to sync: say what is missing before opening anything (tests inject their own build).
+  if (!io.build && config.syncTargets.length === 0) throw new ConfigError(noTargetMessage(config));
   const ar = await (
     io.build ?? ((c) => buildAgentroster(c, { startJobs: false, sync: { start: false }, logger: cliLogger(c), createDatabase: false }))
   )(config);
