@@ -88,6 +88,8 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
   const store = await openStore(registry, config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     groupCommitMs: config.sqliteGroupCommitMs,
+    queryTimeoutMs: config.queryTimeoutMs,
+    ...(config.sqliteReadWorkers !== undefined ? { sqliteReadWorkers: config.sqliteReadWorkers } : {}),
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
     ...(o.createDatabase === false ? { create: false } : {}),
   });
@@ -115,6 +117,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     // Governance rules first, record signing last: it signs the agent exactly as it will be stored.
     hooks: governance.hooks(composeHooks(externalIdentitiesHook(store, connectors), records.hooks)),
     outboxTargets: o.outboxTargets ?? config.syncTargets,
+    filterBudget: { maxCost: config.maxFilterCost, maxComparisons: config.maxFilterComparisons },
   });
   const sync = connectors.length
     ? new SyncEngine({ store, registry, service, logger, clock, connectors, tunables: { ...tunablesFromConfig(config), ...(o.sync ? o.sync.tunables : {}) } })

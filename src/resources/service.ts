@@ -3,12 +3,14 @@
 // routes and /Bulk both call this.
 
 import { randomUUID } from 'node:crypto';
-import { notFound, preconditionFailed, ScimError } from '../scim/errors.js';
+import { invalidFilter, notFound, preconditionFailed, ScimError } from '../scim/errors.js';
 import type { Filter } from '../scim/filter/ast.js';
+import { checkFilterBudget, type CostClassifier, type FilterBudget } from '../scim/filter/cost.js';
 import { applyPatch, parsePatchRequest } from '../scim/patch.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
 import { validateResource } from '../scim/validate.js';
 import { canonicalJson } from '../store/canonical-json.js';
+import { costClassifier, indexedAttributeNames, QueryBusy, QueryTimeout } from '../store/query-cost.js';
 import {
   type Commit,
   type Json,
@@ -42,6 +44,8 @@ export interface ServiceOptions {
   outboxTargets: readonly string[];
   /** how often a write is re-applied on top of a concurrent change when the client sent no If-Match */
   maxRetries?: number;
+  /** the budget of a client's filter in list(): see src/scim/filter/cost.ts (defaults: 100, 100) */
+  filterBudget?: FilterBudget;
 }
 
 /** Checks an If-Match header (RFC 7232 §3.1; weak comparison as SCIM ETags are weak). */
@@ -61,6 +65,8 @@ export class ResourceService {
   readonly #hooks: Record<string, ResourceHooks>;
   readonly #outboxTargets: readonly string[];
   readonly #maxRetries: number;
+  readonly #filterBudget: FilterBudget;
+  readonly #classifiers = new Map<string, CostClassifier>();
 
   constructor(o: ServiceOptions) {
     this.registry = o.registry;
@@ -69,6 +75,7 @@ export class ResourceService {
     this.#hooks = o.hooks;
     this.#outboxTargets = o.outboxTargets;
     this.#maxRetries = o.maxRetries ?? 25;
+    this.#filterBudget = o.filterBudget ?? { maxCost: 100, maxComparisons: 100 };
   }
 
   resourceType(name: string): ResourceTypeInfo {
@@ -118,10 +125,27 @@ export class ResourceService {
     q: ListQuery,
     ctx: RequestContext,
   ): Promise<{ total: number | undefined; items: Rendered[]; nextCursor?: string }> {
+    // The client's filter only: what the server adds (listFilter) is its own, cheap, business.
+    if (q.filter) this.#checkFilterCost(rt, q.filter);
     const hidden = this.#hooksOf(rt).listFilter?.(ctx);
-    const res = await this.store.list(rt, hidden ? { ...q, filter: q.filter ? { kind: 'and', filters: [q.filter, hidden] } : hidden } : q);
+    let res;
+    try {
+      res = await this.store.list(rt, hidden ? { ...q, filter: q.filter ? { kind: 'and', filters: [q.filter, hidden] } : hidden } : q);
+    } catch (e) {
+      throw queryLimitError(e) ?? e;
+    }
     const items = await this.render(rt, res.resources, ctx);
     return res.nextCursor === undefined ? { total: res.total, items } : { total: res.total, items, nextCursor: res.nextCursor };
+  }
+
+  /** 400 invalidFilter "filter too expensive: …" for a filter over the budget (issue 10, finding 2). */
+  #checkFilterCost(rt: ResourceTypeInfo, filter: Filter): void {
+    let classify = this.#classifiers.get(rt.type.name);
+    if (!classify) {
+      classify = costClassifier(this.registry, rt);
+      this.#classifiers.set(rt.type.name, classify);
+    }
+    checkFilterBudget(filter, classify, this.#filterBudget, indexedAttributeNames(rt));
   }
 
   async create(rtName: string, body: unknown, ctx: RequestContext): Promise<Rendered> {
@@ -377,6 +401,23 @@ export class ResourceService {
     if (rt.type.name !== 'Agent') return [];
     return this.#outboxTargets.map((target) => ({ target, resourceType: rt.type.name, resourceId: id, action, version }));
   }
+}
+
+/**
+ * The store's query limits as SCIM errors. A query past the time limit is the filter's doing (the
+ * same filter would run as long again): 400 invalidFilter, like the static budget. A query that
+ * found every read worker busy is the server's: 503 with Retry-After.
+ */
+function queryLimitError(e: unknown): ScimError | undefined {
+  if (e instanceof QueryTimeout) {
+    return invalidFilter(
+      `filter too expensive: the query took longer than ${e.limitMs} ms and was stopped; narrow the filter with "eq" on an indexed attribute (combined with "and"), use fewer co/sw/ew comparisons, or page with a smaller count`,
+    );
+  }
+  if (e instanceof QueryBusy) {
+    return new ScimError(503, 'the server is busy with other expensive queries; retry shortly', undefined, { 'Retry-After': '1' });
+  }
+  return undefined;
 }
 
 /** A few milliseconds, growing and jittered, so that competing writers stop colliding. */

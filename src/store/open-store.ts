@@ -13,6 +13,10 @@ export interface OpenStoreOptions {
   pgSchema?: string;
   /** SQLite group commit window in milliseconds */
   groupCommitMs?: number;
+  /** time limit of list queries that may scan (SQLite read workers, PostgreSQL statement_timeout) */
+  queryTimeoutMs?: number;
+  /** SQLite read worker threads (0: none); default: one per spare core, 1–4 */
+  sqliteReadWorkers?: number;
   /**
    * false: refuse to create a database (a missing SQLite file, a PostgreSQL schema without
    * agentroster's migrations table) with a NoDatabaseError; pending migrations still run. Default
@@ -47,11 +51,17 @@ export async function openStore(registry: SchemaRegistry, url: string, o: OpenSt
       path,
       ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}),
       ...(o.groupCommitMs !== undefined ? { groupCommitMs: o.groupCommitMs } : {}),
+      ...(o.queryTimeoutMs !== undefined ? { queryTimeoutMs: o.queryTimeoutMs } : {}),
+      ...(o.sqliteReadWorkers !== undefined ? { readWorkers: o.sqliteReadWorkers } : {}),
     });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     if (o.create === false) await requireMigratedPostgres(url, o.pgSchema);
-    return PostgresStore.open(registry, { url, ...(o.pgSchema ? { schema: o.pgSchema } : {}) });
+    return PostgresStore.open(registry, {
+      url,
+      ...(o.pgSchema ? { schema: o.pgSchema } : {}),
+      ...(o.queryTimeoutMs !== undefined ? { queryTimeoutMs: o.queryTimeoutMs } : {}),
+    });
   }
   throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);
 }

@@ -30,6 +30,8 @@ import {
   VersionConflict,
 } from '../types.js';
 import { PgKeys, PgOutbox, PgSyncState } from './outbox.js';
+import type { CostClassifier } from '../../scim/filter/cost.js';
+import { costClassifier, isCheapList, QueryTimeout } from '../query-cost.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -39,6 +41,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** migrate only up to this version (tests of upgrades) */
   targetVersion?: number;
+  /** statement_timeout of list queries that may scan, in milliseconds (default 5000) */
+  queryTimeoutMs?: number;
 }
 
 const COLS = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
@@ -66,14 +70,17 @@ export class PostgresStore implements Store {
   readonly #translators = new Map<string, SqlFilterTranslator>();
   readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
+  readonly #classifiers = new Map<string, CostClassifier>();
+  readonly #queryTimeoutMs: number;
   readonly tokens: TokenStore;
   readonly keys: KeyStore;
   readonly outbox: PgOutbox;
   readonly sync: PgSyncState;
 
-  private constructor(registry: SchemaRegistry, pool: pg.Pool) {
+  private constructor(registry: SchemaRegistry, pool: pg.Pool, queryTimeoutMs: number) {
     this.#registry = registry;
     this.#pool = pool;
+    this.#queryTimeoutMs = queryTimeoutMs;
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
     this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
@@ -93,7 +100,7 @@ export class PostgresStore implements Store {
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const store = new PostgresStore(registry, pool);
+    const store = new PostgresStore(registry, pool, o.queryTimeoutMs ?? 5000);
     try {
       if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await store.#migrate(o.targetVersion);
@@ -172,8 +179,18 @@ export class PostgresStore implements Store {
     return r.rows.map(toStored);
   }
 
+  #classifier(rt: ResourceTypeInfo): CostClassifier {
+    let c = this.#classifiers.get(rt.type.name);
+    if (!c) {
+      c = costClassifier(this.#registry, rt);
+      this.#classifiers.set(rt.type.name, c);
+    }
+    return c;
+  }
+
   async list(rt: ResourceTypeInfo, lq: ListQuery): Promise<ListResult> {
     const plan = planList(this.#translator(rt), rt.type.name, lq);
+    if (!isCheapList(this.#classifier(rt), lq)) return this.#limitedList(plan);
     const [rows, total] = await Promise.all([
       plan.pageSql ? this.#pool.query(q(plan.pageSql), plan.pageParams).then((r) => r.rows as Raw[]) : Promise.resolve([]),
       plan.countSql
@@ -181,6 +198,31 @@ export class PostgresStore implements Store {
         : Promise.resolve(undefined),
     ]);
     return finishList(plan, rows as { seq: unknown }[], toStored as (r: never) => StoredResource, total);
+  }
+
+  /**
+   * A list query that may scan: page and total in one read-only snapshot, under statement_timeout
+   * (SET LOCAL: the limit ends with the transaction, writes on this connection never inherit it).
+   * SQLSTATE 57014 (query_canceled) becomes QueryTimeout, like the SQLite read workers' limit.
+   */
+  async #limitedList(plan: ReturnType<typeof planList>): Promise<ListResult> {
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      // one round trip: the simple protocol takes several statements at once
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${Math.floor(this.#queryTimeoutMs)}`);
+      const rows = plan.pageSql ? ((await client.query(q(plan.pageSql), plan.pageParams)).rows as Raw[]) : [];
+      const total = plan.countSql ? Number(((await client.query(q(plan.countSql), plan.countParams)).rows[0] as { n: unknown }).n) : undefined;
+      await client.query('COMMIT');
+      return finishList(plan, rows as { seq: unknown }[], toStored as (r: never) => StoredResource, total);
+    } catch (e) {
+      // a connection that cannot even roll back is discarded, not returned to the pool
+      broken = await client.query('ROLLBACK').then(() => false, () => true);
+      if ((e as { code?: unknown }).code === '57014') throw new QueryTimeout(this.#queryTimeoutMs);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async explain(rt: ResourceTypeInfo, lq: ListQuery): Promise<string[]> {

@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { uniqueness } from '../../scim/errors.js';
@@ -33,6 +34,10 @@ import {
 } from '../types.js';
 import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
 import { prep, SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
+import { registerSqlFunctions } from './functions.js';
+import { SqliteReadPool } from './read-pool.js';
+import { costClassifier, isCheapList } from '../query-cost.js';
+import type { CostClassifier } from '../../scim/filter/cost.js';
 import { MIGRATIONS } from './schema.js';
 
 type Row = { type: string; id: string; data: string; version: number; created: string; last_modified: string; seq: number };
@@ -46,6 +51,18 @@ export interface SqliteStoreOptions {
   targetVersion?: number;
   /** how long a commit waits for others to share its transaction (0: the next event-loop turn) */
   groupCommitMs?: number;
+  /**
+   * worker threads for list queries that may scan (read-pool.ts); 0 runs every query on the main
+   * connection. Default: one per spare core, 1–4; always 0 for ':memory:' (nothing to share).
+   */
+  readWorkers?: number;
+  /** time limit of a list query run by a read worker, in milliseconds (default 5000) */
+  queryTimeoutMs?: number;
+}
+
+/** One read worker per core the event loop does not need, at least one, at most four. */
+export function defaultReadWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 function toStored(r: Row): StoredResource {
@@ -70,6 +87,8 @@ export class SqliteStore implements Store {
   readonly #translators = new Map<string, SqlFilterTranslator>();
   readonly #mv: MultiValuedIndex[];
   readonly #uniqueIndexAttr = new Map<string, string>();
+  readonly #classifiers = new Map<string, CostClassifier>();
+  readonly #readPool: SqliteReadPool | undefined;
   readonly tokens: TokenStore;
   readonly keys: KeyStore;
   readonly outbox: OutboxStore;
@@ -83,14 +102,14 @@ export class SqliteStore implements Store {
     this.#db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('foreign_keys = ON');
-    // Unicode case folding identical to the JS evaluator (SQLite's lower() folds ASCII only).
-    this.#db.function('scim_fold', { deterministic: true }, (s: unknown) =>
-      typeof s === 'string' ? s.toLowerCase() : s,
-    );
+    // scim_fold & co.: the same on this connection and on every read worker's (functions.ts)
+    registerSqlFunctions(this.#db);
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
     this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
     this.#groupCommitMs = opts.groupCommitMs ?? 0;
+    const workers = opts.path === ':memory:' ? 0 : (opts.readWorkers ?? defaultReadWorkers());
+    if (workers > 0) this.#readPool = new SqliteReadPool({ path: opts.path, size: workers, timeoutMs: opts.queryTimeoutMs ?? 5000 });
     this.#migrate(opts.targetVersion);
     this.#db.pragma('optimize=0x10002');
     // A long-lived connection should re-run it now and then (sqlite.org/pragma.html#pragma_optimize).
@@ -164,8 +183,26 @@ export class SqliteStore implements Store {
     return rows.map(toStored);
   }
 
+  #classifier(rt: ResourceTypeInfo): CostClassifier {
+    let c = this.#classifiers.get(rt.type.name);
+    if (!c) {
+      c = costClassifier(this.#registry, rt);
+      this.#classifiers.set(rt.type.name, c);
+    }
+    return c;
+  }
+
   async list(rt: ResourceTypeInfo, q: ListQuery): Promise<ListResult> {
     const plan = planList(this.#translator(rt), rt.type.name, q);
+    // An index lookup stays here (a worker round trip would only add latency); anything that may
+    // scan runs on a read worker, under the time limit, while this thread serves other requests.
+    if (this.#readPool && !isCheapList(this.#classifier(rt), q)) {
+      const r = await this.#readPool.run({
+        ...(plan.pageSql ? { page: { sql: plan.pageSql, params: plan.pageParams } } : {}),
+        ...(plan.countSql ? { count: { sql: plan.countSql, params: plan.countParams } } : {}),
+      });
+      return finishList(plan, r.rows as Row[], toStored as (r: never) => StoredResource, r.n);
+    }
     const rows = plan.pageSql ? (this.#stmt(plan.pageSql).all(...plan.pageParams) as Row[]) : [];
     const total = plan.countSql ? (this.#stmt(plan.countSql).get(...plan.countParams) as { n: number }).n : undefined;
     return finishList(plan, rows, toStored as (r: never) => StoredResource, total);
@@ -342,6 +379,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.#optimizer);
+    await this.#readPool?.close();
     this.#db.close();
   }
 }
