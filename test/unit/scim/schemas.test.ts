@@ -56,7 +56,7 @@ const REQUIRED_KEYS = [
   'name', 'type', 'multiValued', 'description', 'required', 'caseExact', 'mutability', 'returned', 'uniqueness',
 ];
 const OPTIONAL_KEYS = ['canonicalValues', 'referenceTypes', 'subAttributes'];
-/** agentroster extensions of the attribute definition (docs/schemas.md "Extensions of RFC 7643 §7") */
+/** agentroster extensions of the attribute definition (docs/schemas.md "Extensions of the RFC 7643 attribute definition") */
 const EXTENSION_KEYS = ['pattern', 'minLength', 'maxLength', 'keepWhenOmitted'];
 /** RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA */
 const ATTRNAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
