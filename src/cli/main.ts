@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The agentroster command line (design.md "Contracts"): serve, token create|list|revoke, migrate.
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
@@ -14,10 +15,19 @@ import { ScimError } from '../scim/errors.js';
 import { NoDatabaseError } from '../store/open-store.js';
 import type { Store } from '../store/types.js';
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 const program = new Command();
 program
   .name('agentroster')
   .description('System of record for AI agents: SCIM 2.0 server and governance')
+  .version(packageVersion(), '--version', 'print the version')
   .option('--verbose', 'log at info (AGENTROSTER_LOG_LEVEL) to stderr; CLI commands other than serve log warnings only')
   .showHelpAfterError()
   // usage errors exit 2 (design.md: 0 ok, 1 refused or failed, 2 usage); set before the commands

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAgentroster } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
@@ -208,5 +209,30 @@ describe('serve wiring (finding 12)', () => {
     } finally {
       await ar.close();
     }
+  });
+
+  it('half-configured Okta next to a complete Entra: Entra runs, and the log says what Okta misses', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const config = loadConfig({ ...ENTRA_CONTRACT, AGENTROSTER_OKTA_ORG_URL: 'https://example.okta.com', AGENTROSTER_DATABASE_URL: 'sqlite::memory:' });
+    const ar = await buildAgentroster(config, { logger, startJobs: false, sync: { start: false } });
+    try {
+      expect([...(ar.sync?.targets.keys() ?? [])]).toEqual(['entra']);
+      const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.target === 'okta');
+      expect(warning).toMatchObject({
+        msg: 'the Okta sync target is not configured: its settings are incomplete',
+        missing: ['AGENTROSTER_OKTA_TOKEN (or _TOKEN_FILE), or AGENTROSTER_OKTA_CLIENT_ID + AGENTROSTER_OKTA_PRIVATE_KEY_PATH'],
+      });
+    } finally {
+      await ar.close();
+    }
+  });
+});
+
+describe('--version', () => {
+  it('prints the package version, exit 0', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });

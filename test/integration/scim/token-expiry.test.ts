@@ -6,13 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildAgentroster } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
 import { createToken, DEFAULT_TOKEN_TTL_MS, hashToken, parseTtl } from '../../../src/http/tokens.js';
 import { loadRegistry } from '../../../src/scim/load-schemas.js';
+import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { dropSchema, freshSchema, PG_URL, postgresAvailable } from '../../helpers/postgres.js';
 import { buildTestApp, GOV_URN, patchBody, SCIM, scimError, type TestApp, USER_URN } from '../../helpers/test-app.js';
 
 let t: TestApp;
@@ -175,6 +178,49 @@ describe('tokens made before expiry existed', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('token expiry on PostgreSQL', () => {
+  it('migration 6 keeps older tokens (no expiry) and stores the expiry of new ones', async () => {
+    if (!(await postgresAvailable())) return;
+    const schema = freshSchema();
+    try {
+      const old = await PostgresStore.open(loadRegistry(), { url: PG_URL, schema, targetVersion: 5 });
+      await old.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        // a token row as version 5 wrote it (no expires_at column yet)
+        await c.query(`INSERT INTO ${schema}.tokens (id, name, hash, scopes, user_id, created) VALUES ($1, $1, $2, $3, NULL, $4)`, [
+          'pg-legacy',
+          hashToken('art_pg-legacy'),
+          JSON.stringify(['scim.read']),
+          '2025-01-01T00:00:00.000Z',
+        ]);
+      } finally {
+        await c.end();
+      }
+      const store = await PostgresStore.open(loadRegistry(), { url: PG_URL, schema, targetVersion: 6 });
+      try {
+        expect(await store.schemaVersion()).toBe(6);
+        const legacy = await store.tokens.findByHash(hashToken('art_pg-legacy'));
+        expect(legacy).toMatchObject({ id: 'pg-legacy', revoked: false });
+        expect(legacy?.expiresAt).toBeUndefined();
+        const now = new Date('2026-03-01T00:00:00.000Z');
+        const created = await createToken(store, 'pg-new', ['scim.read'], { now, ttlMs: parseTtl('12h') });
+        expect(created.expiresAt).toBe('2026-03-01T12:00:00.000Z');
+        expect((await store.tokens.findByHash(hashToken(created.token)))?.expiresAt).toBe('2026-03-01T12:00:00.000Z');
+        expect((await store.tokens.list()).map((x) => [x.name, x.expiresAt ?? null])).toEqual([
+          ['pg-legacy', null],
+          ['pg-new', '2026-03-01T12:00:00.000Z'],
+        ]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dropSchema(schema);
     }
   });
 });
