@@ -38,6 +38,39 @@ export function valueExpr(d: SqlDialect, column: string, segments: string[], def
   return foldable(def) ? d.fold(e) : e;
 }
 
+/**
+ * A `$ref` the server writes into the resource when it renders it (members, sponsor, owners…) is
+ * not stored, so the database cannot filter or sort on it; only client-written ones (readWrite,
+ * e.g. applications.$ref, manager.$ref) are data.
+ */
+function computedOnRead(def: AttributeDefinition): boolean {
+  return def.name === '$ref' && def.mutability !== 'readWrite' && def.mutability !== 'writeOnly';
+}
+
+function notStored(name: string): never {
+  throw invalidFilter(`"${name}" is computed when the resource is read and cannot be used in a filter; use its "value" instead`);
+}
+
+/** `meta[a eq 1 and b pr]` is `meta.a eq 1 and meta.b pr`: meta lives in columns, not in the JSON. */
+function qualifyMeta(f: Filter): Filter {
+  const sub = (p: AttrPath): AttrPath => {
+    if (p.uri !== undefined || p.sub !== undefined) throw invalidFilter(`"${pathKey(p)}" is not a sub-attribute path`);
+    return { attr: 'meta', sub: p.attr };
+  };
+  switch (f.kind) {
+    case 'and':
+    case 'or':
+      return { ...f, filters: f.filters.map(qualifyMeta) };
+    case 'not':
+      return { ...f, filter: qualifyMeta(f.filter) };
+    case 'present':
+    case 'compare':
+      return { ...f, path: sub(f.path) };
+    case 'valuePath':
+      throw invalidFilter('a value filter cannot be nested inside meta[…]');
+  }
+}
+
 interface Target {
   def: AttributeDefinition; // the attribute whose values are compared (sub-attribute if any)
   segments: string[]; // JSON path from the row root (single-valued)
@@ -89,6 +122,7 @@ export class SqlFilterTranslator {
       }
     }
     const leaf = r.subAttribute ?? r.attribute;
+    if (computedOnRead(leaf)) throw unsortable('it is computed when the resource is read; sort by its "value"');
     if (leaf.type === 'complex' && !leaf.subAttributes?.some((s) => s.name === 'value')) {
       throw unsortable(`it is complex; name one of its sub-attributes (e.g. "${name}.${leaf.subAttributes?.[0]?.name ?? 'value'}")`);
     }
@@ -241,6 +275,7 @@ export class SqlFilterTranslator {
       return { def: sub, segments: [], multi: false, column: col };
     }
     let def = r.subAttribute ?? r.attribute;
+    if (computedOnRead(def)) notStored(pathKey(path));
     let sub = r.subAttribute?.name;
     if (def.type === 'complex') {
       const value = def.subAttributes?.find((s) => s.name === 'value');
@@ -338,6 +373,7 @@ export class SqlFilterTranslator {
     if (r.attribute.type !== 'complex' || path.sub !== undefined) {
       throw invalidFilter(`"${pathKey(path)}[…]" needs a complex attribute`);
     }
+    if (!r.extension && r.attribute.name === 'meta') return this.#node(qualifyMeta(inner), params);
     const subs = r.attribute.subAttributes ?? [];
     const base = r.extension ? [r.schema, r.attribute.name] : [r.attribute.name];
     if (!r.attribute.multiValued) {
@@ -392,6 +428,7 @@ export class SqlFilterTranslator {
       if (p.uri !== undefined || p.sub !== undefined) throw invalidFilter(`"${pathKey(p)}" is not a sub-attribute path`);
       const s = subs.find((x) => x.name.toLowerCase() === p.attr.toLowerCase());
       if (!s) throw invalidFilter(`unknown sub-attribute "${p.attr}"`);
+      if (computedOnRead(s)) notStored(p.attr);
       return s;
     };
     const present = (s: AttributeDefinition) => {

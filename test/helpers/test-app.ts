@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { expect } from 'vitest';
 import { buildAgentroster } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { createHttpServer, listen, serverLimitsFromConfig } from '../../src/http/server.js';
 import { createToken } from '../../src/http/tokens.js';
 import type { Clock, Scope } from '../../src/resources/context.js';
 import type { Governance } from '../../src/resources/governance/index.js';
@@ -104,8 +105,9 @@ export async function buildTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const admin = await createToken(ar.store, 'test-admin', ['admin']);
   // One listening server for the whole test: meta.location (derived from the Host header when no
   // AGENTROSTER_BASE_URL is set) is then the same on every request, so bodies compare exactly.
-  const server = ar.app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  // The production server (timeouts, connection cap, SCIM bodies for 431/408), not a bare listen.
+  const server = createHttpServer(ar.app, serverLimitsFromConfig(config), logger);
+  await listen(server, 0, '127.0.0.1');
   const addr = server.address();
   const origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const agent = supertest(server);
