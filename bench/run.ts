@@ -4,10 +4,13 @@
 // PATCH and DELETE against a real `agentroster serve` process, for each store; and in the same run a
 // bare express route returning a fixed small JSON. Every figure is printed also as a ratio to that
 // baseline (the machine is noisy: compare ratios and medians). Writes a JSON file too.
+// One phase measures isolation (issue 10, finding 2): the p99 of one client's GET by id alone, then
+// while 4 clients send the most expensive filters the cost limit accepts (target: ≤ 3× unloaded).
+// The server runs from dist/ when dist is newer than src/ (npm run build), else from src/ with tsx.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +56,41 @@ interface Phase {
   p50: number;
   p99: number;
   cpuMsPerReq: number;
+}
+
+/** The newest modification time under a directory, to tell a stale build from a fresh one. */
+function newestMtime(dir: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    max = Math.max(max, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+/** dist only when it was built after the last change to src (a stale build measures old code). */
+function serverEntry(): string[] {
+  const dist = join(ROOT, 'dist/src/cli/main.js');
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) return [dist];
+  return ['--import', 'tsx', 'src/cli/main.ts'];
+}
+
+/**
+ * The most expensive filters the default cost limit (100) accepts: every one makes the database read
+ * and fold every agent's JSON and pattern-match it up to ten times. Random patterns match nothing, so
+ * the cost is the scan, not the rendering of results.
+ */
+function expensiveFilter(i: number): string {
+  const r = () => Math.random().toString(36).slice(2, 8);
+  const G = GOVERNANCE_URN;
+  switch (i % 3) {
+    case 0: // 10 × co on a folded attribute: 10 × 10
+      return Array.from({ length: 10 }, () => `displayName co "${r()}"`).join(' or ');
+    case 1: // not () of 5 × co: 5 × 10 × 2
+      return `not (${Array.from({ length: 5 }, (_, k) => `${k % 2 ? 'description' : 'agentUserName'} co "${r()}"`).join(' or ')})`;
+    default: // 20 comparisons on unindexed attributes: 20 × 5
+      return Array.from({ length: 20 }, (_, k) => `${G}:${k % 2 ? 'purpose' : 'department'} eq "${r()}"`).join(' or ');
+  }
 }
 
 async function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
@@ -149,7 +187,7 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
   const token = (await createToken(store, 'bench', ['admin'])).token;
   const auth = { authorization: `Bearer ${token}` };
 
-  const entry = existsSync(join(ROOT, 'dist/src/cli/main.js')) ? ['dist/src/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const entry = serverEntry();
   const { child, port } = await startChild(
     [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench/results/profiles')] : []), ...entry, 'serve', '--port', '0'],
     {
@@ -236,6 +274,38 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     };
 
     await m('GET /Agents/{id}', { requests: 1e9, request: () => ({ method: 'GET', path: `${P}/Agents/${pick(ids)}`, headers: auth }) });
+    // Isolation: one client's GET by id, alone and then beside 4 clients sending expensive filters.
+    const getById = { concurrency: 1, requests: 1e9, request: () => ({ method: 'GET', path: `${P}/Agents/${pick(ids)}`, headers: auth }) };
+    if (!only || /expensive|isolation/.test(only)) {
+      phases.push(await measure(pid, kind, n, 'GET by id, 1 client, unloaded', getById, base));
+      const warmMs = 500;
+      const heavyCpu0 = cpuMs(pid);
+      const heavy = runLoad({
+        url: base,
+        concurrency: 4,
+        requests: 1e9,
+        durationMs: seconds * 1000 + warmMs,
+        request: (i) => ({ method: 'GET', path: q(expensiveFilter(i)), headers: auth }),
+        // past the statement time limit (large N) the answer is 400 "filter too expensive": still an answer
+        ok: (s) => s === 200 || s === 400,
+      });
+      await new Promise((r) => setTimeout(r, warmMs));
+      phases.push(await measure(pid, kind, n, 'GET by id, 1 client, while 4 clients send expensive filters', getById, base));
+      const h = await heavy;
+      const sorted = h.latencies.sort((a, b) => a - b);
+      phases.push({
+        store: kind,
+        n,
+        name: 'expensive filters (4 clients, cost 100)',
+        count: h.count,
+        errors: h.errors,
+        reqPerSec: (h.count / h.elapsedMs) * 1000,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        cpuMsPerReq: (cpuMs(pid) - heavyCpu0) / Math.max(1, h.count),
+      });
+      if (h.errors) console.error(`  expensive filters: ${h.errors} errors, first: ${h.firstError}`);
+    }
     await m('filter agentUserName eq', { requests: 1e9, request: () => ({ method: 'GET', path: q(`agentUserName eq "agent-${rnd(n)}"`), headers: auth }) });
     await m('filter entitlements[value eq] (100)', {
       requests: 1e9,
@@ -254,7 +324,7 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     await m('list page 100, cursor (random depth)', {
       concurrency: 1,
       requests: 400,
-      request: () => ({ method: 'GET', path: `${P}/Agents?count=100&cursor=${encodeCursor({ seq: ENTITLEMENTS + 1 + rnd(Math.max(1, n - 100)) })}`, headers: auth }),
+      request: () => ({ method: 'GET', path: `${P}/Agents?count=100&cursor=${encodeCursor({ seq: ENTITLEMENTS + 1 + rnd(Math.max(1, n - 100)) }, { type: 'Agent' })}`, headers: auth }),
     });
     await m('PATCH replace description', {
       requests: 1e9,
@@ -366,6 +436,11 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       const byId = get(s, n, 'GET /Agents/{id}');
       if (byId) console.log(`  ${s} ${n}: GET by id ${fmt(byId.reqPerSec / bare.reqPerSec, 2)}× bare req/s (target ≥ 0.6)`);
+      const alone = get(s, n, 'GET by id, 1 client, unloaded');
+      const loaded = get(s, n, 'GET by id, 1 client, while 4 clients send expensive filters');
+      if (alone && loaded) {
+        console.log(`  ${s} ${n}: GET by id p99 while 4 clients send expensive filters ${fmt(loaded.p99, 2)} ms ÷ unloaded ${fmt(alone.p99, 2)} ms = ${fmt(loaded.p99 / alone.p99, 2)} (target ≤ 3)`);
+      }
       const cur = get(s, n, 'list page 100, cursor (random depth)');
       if (cur) console.log(`  ${s} ${n}: cursor page of 100 p50 ${fmt(cur.p50, 2)} ms (target < 10)`);
       const rss = get(s, n, 'peak RSS (MiB)');

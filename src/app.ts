@@ -89,7 +89,7 @@ export async function buildAgentroster(config: Config, o: BuildOptions = {}): Pr
     sqliteSynchronous: config.sqliteSynchronous,
     groupCommitMs: config.sqliteGroupCommitMs,
     queryTimeoutMs: config.queryTimeoutMs,
-    ...(config.sqliteReadWorkers !== undefined ? { sqliteReadWorkers: config.sqliteReadWorkers } : {}),
+    ...(config.queryWorkers !== undefined ? { queryWorkers: config.queryWorkers } : {}),
     ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
     ...(o.createDatabase === false ? { create: false } : {}),
   });

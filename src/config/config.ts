@@ -41,7 +41,7 @@ export const ConfigSchema = z.object({
   maxFilterCost: z.coerce.number().int().min(1).max(100_000).default(100).describe('highest cost of one filter (an indexed eq costs 1, co/sw/ew 10, an unindexed comparison 5; not ×2); 400 invalidFilter "filter too expensive" above'),
   maxFilterComparisons: z.coerce.number().int().min(1).max(500).default(100).describe('most comparisons in one filter'),
   queryTimeoutMs: z.coerce.number().int().min(10).max(600_000).default(5000).describe('time limit of a list query that may scan (SQLite read worker, PostgreSQL statement_timeout); 400 invalidFilter "filter too expensive" past it'),
-  sqliteReadWorkers: z.coerce.number().int().min(0).max(64).optional().describe('SQLite worker threads for list queries that may scan (0: all on the main thread, without time limit); default one per spare core, 1–4'),
+  queryWorkers: z.coerce.number().int().min(0).max(64).optional().describe('list queries that may scan run at most this many at a time, the rest wait (503 after queryTimeoutMs): SQLite read worker threads (0: on the main thread, without time limit), PostgreSQL connections (0: no cap); default one per spare core, 1–4'),
   syncTargets: z
     .preprocess(
       (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '' && s !== 'none') : v),
@@ -250,7 +250,7 @@ export const ENV_TABLE: Readonly<Record<string, keyof Config>> = {
   AGENTROSTER_MAX_FILTER_COST: 'maxFilterCost',
   AGENTROSTER_MAX_FILTER_COMPARISONS: 'maxFilterComparisons',
   AGENTROSTER_QUERY_TIMEOUT_MS: 'queryTimeoutMs',
-  AGENTROSTER_SQLITE_READ_WORKERS: 'sqliteReadWorkers',
+  AGENTROSTER_QUERY_WORKERS: 'queryWorkers',
   AGENTROSTER_TRUST_PROXY: 'trustProxy',
   AGENTROSTER_SYNC_TARGETS: 'syncTargets',
   AGENTROSTER_SYNC_WORKER: 'syncWorker',

@@ -15,8 +15,8 @@ export interface OpenStoreOptions {
   groupCommitMs?: number;
   /** time limit of list queries that may scan (SQLite read workers, PostgreSQL statement_timeout) */
   queryTimeoutMs?: number;
-  /** SQLite read worker threads (0: none); default: one per spare core, 1–4 */
-  sqliteReadWorkers?: number;
+  /** list queries that may scan at once (SQLite read worker threads, PostgreSQL connections; 0: no workers / no cap) */
+  queryWorkers?: number;
   /**
    * false: refuse to create a database (a missing SQLite file, a PostgreSQL schema without
    * agentroster's migrations table) with a NoDatabaseError; pending migrations still run. Default
@@ -52,7 +52,7 @@ export async function openStore(registry: SchemaRegistry, url: string, o: OpenSt
       ...(o.sqliteSynchronous ? { synchronous: o.sqliteSynchronous } : {}),
       ...(o.groupCommitMs !== undefined ? { groupCommitMs: o.groupCommitMs } : {}),
       ...(o.queryTimeoutMs !== undefined ? { queryTimeoutMs: o.queryTimeoutMs } : {}),
-      ...(o.sqliteReadWorkers !== undefined ? { readWorkers: o.sqliteReadWorkers } : {}),
+      ...(o.queryWorkers !== undefined ? { readWorkers: o.queryWorkers } : {}),
     });
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
@@ -61,6 +61,7 @@ export async function openStore(registry: SchemaRegistry, url: string, o: OpenSt
       url,
       ...(o.pgSchema ? { schema: o.pgSchema } : {}),
       ...(o.queryTimeoutMs !== undefined ? { queryTimeoutMs: o.queryTimeoutMs } : {}),
+      ...(o.queryWorkers !== undefined ? { scanConcurrency: o.queryWorkers } : {}),
     });
   }
   throw new Error(`unsupported database URL "${url}" (expected sqlite:PATH or postgres://…)`);

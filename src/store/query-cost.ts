@@ -2,6 +2,7 @@
 // the store's errors for queries that run too long. Both stores use the classifier to tell a cheap
 // list query (an index lookup) from one that may scan; the resource service uses it for the budget.
 
+import { availableParallelism } from 'node:os';
 import type { CostClassifier, CostTarget } from '../scim/filter/cost.js';
 import { filterCost } from '../scim/filter/cost.js';
 import type { AttrPath } from '../scim/filter/ast.js';
@@ -104,5 +105,56 @@ export class QueryBusy extends Error {
   constructor(readonly waitedMs: number) {
     super(`no read worker became free within ${waitedMs} ms`);
     this.name = 'QueryBusy';
+  }
+}
+
+/**
+ * How many list queries that may scan run at once: one per core the event loop does not need, at
+ * least one, at most four. More would only take CPU from the requests that are cheap.
+ */
+export function defaultScanConcurrency(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+/**
+ * At most `size` holders at a time; the others wait in order, each for at most `maxWaitMs`
+ * (QueryBusy then), and at most `maxQueue` of them (QueryBusy at once beyond).
+ */
+export class ScanGate {
+  #busy = 0;
+  readonly #waiting: { grant: () => void; timer: NodeJS.Timeout }[] = [];
+
+  constructor(
+    readonly size: number,
+    readonly maxWaitMs: number,
+    readonly maxQueue = Math.max(16, size * 16),
+  ) {}
+
+  /** Resolves to the release function once it is this caller's turn. */
+  acquire(): Promise<() => void> {
+    const release = () => {
+      const next = this.#waiting.shift();
+      if (next) {
+        clearTimeout(next.timer);
+        next.grant();
+      } else this.#busy--;
+    };
+    if (this.#busy < this.size) {
+      this.#busy++;
+      return Promise.resolve(release);
+    }
+    if (this.#waiting.length >= this.maxQueue) return Promise.reject(new QueryBusy(0));
+    return new Promise((resolve, reject) => {
+      const since = performance.now();
+      const entry = {
+        grant: () => resolve(release),
+        timer: setTimeout(() => {
+          const i = this.#waiting.indexOf(entry);
+          if (i >= 0) this.#waiting.splice(i, 1);
+          reject(new QueryBusy(Math.round(performance.now() - since)));
+        }, this.maxWaitMs),
+      };
+      this.#waiting.push(entry);
+    });
   }
 }

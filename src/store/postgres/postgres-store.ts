@@ -31,7 +31,7 @@ import {
 } from '../types.js';
 import { PgKeys, PgOutbox, PgSyncState } from './outbox.js';
 import type { CostClassifier } from '../../scim/filter/cost.js';
-import { costClassifier, isCheapList, QueryTimeout } from '../query-cost.js';
+import { costClassifier, defaultScanConcurrency, isCheapList, QueryTimeout, ScanGate } from '../query-cost.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -43,6 +43,11 @@ export interface PostgresStoreOptions {
   targetVersion?: number;
   /** statement_timeout of list queries that may scan, in milliseconds (default 5000) */
   queryTimeoutMs?: number;
+  /**
+   * list queries that may scan at once from this instance (0: no cap); default one per spare core,
+   * 1–4: on a shared machine the database's CPU is the server's CPU
+   */
+  scanConcurrency?: number;
 }
 
 const COLS = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
@@ -72,15 +77,18 @@ export class PostgresStore implements Store {
   readonly #uniqueIndexAttr = new Map<string, string>();
   readonly #classifiers = new Map<string, CostClassifier>();
   readonly #queryTimeoutMs: number;
+  readonly #scanGate: ScanGate | undefined;
   readonly tokens: TokenStore;
   readonly keys: KeyStore;
   readonly outbox: PgOutbox;
   readonly sync: PgSyncState;
 
-  private constructor(registry: SchemaRegistry, pool: pg.Pool, queryTimeoutMs: number) {
+  private constructor(registry: SchemaRegistry, pool: pg.Pool, queryTimeoutMs: number, scanConcurrency: number) {
     this.#registry = registry;
     this.#pool = pool;
     this.#queryTimeoutMs = queryTimeoutMs;
+    // the wait for a turn is bounded like the query itself
+    this.#scanGate = scanConcurrency > 0 ? new ScanGate(scanConcurrency, queryTimeoutMs) : undefined;
     this.#mv = multiValuedIndexes(registry);
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
     this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
@@ -100,7 +108,7 @@ export class PostgresStore implements Store {
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const store = new PostgresStore(registry, pool, o.queryTimeoutMs ?? 5000);
+    const store = new PostgresStore(registry, pool, o.queryTimeoutMs ?? 5000, o.scanConcurrency ?? defaultScanConcurrency());
     try {
       if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await store.#migrate(o.targetVersion);
@@ -206,6 +214,15 @@ export class PostgresStore implements Store {
    * SQLSTATE 57014 (query_canceled) becomes QueryTimeout, like the SQLite read workers' limit.
    */
   async #limitedList(plan: ReturnType<typeof planList>): Promise<ListResult> {
+    const release = await this.#scanGate?.acquire();
+    try {
+      return await this.#runLimited(plan);
+    } finally {
+      release?.();
+    }
+  }
+
+  async #runLimited(plan: ReturnType<typeof planList>): Promise<ListResult> {
     const client = await this.#pool.connect();
     let broken = false;
     try {

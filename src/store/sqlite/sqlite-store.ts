@@ -3,7 +3,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { uniqueness } from '../../scim/errors.js';
@@ -36,7 +35,7 @@ import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
 import { prep, SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { registerSqlFunctions } from './functions.js';
 import { SqliteReadPool } from './read-pool.js';
-import { costClassifier, isCheapList } from '../query-cost.js';
+import { costClassifier, defaultScanConcurrency, isCheapList } from '../query-cost.js';
 import type { CostClassifier } from '../../scim/filter/cost.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -58,11 +57,6 @@ export interface SqliteStoreOptions {
   readWorkers?: number;
   /** time limit of a list query run by a read worker, in milliseconds (default 5000) */
   queryTimeoutMs?: number;
-}
-
-/** One read worker per core the event loop does not need, at least one, at most four. */
-export function defaultReadWorkers(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 function toStored(r: Row): StoredResource {
@@ -108,7 +102,7 @@ export class SqliteStore implements Store {
     for (const ia of SINGLE_VALUED_INDEXES) if (ia.unique) this.#uniqueIndexAttr.set(indexName('ux', ia), pathKey(ia.path));
     this.#uniqueIndexAttr.set('ux_resource_values_unique_v5', 'a credential\'s credentialId or keyThumbprint (one credential belongs to one agent)');
     this.#groupCommitMs = opts.groupCommitMs ?? 0;
-    const workers = opts.path === ':memory:' ? 0 : (opts.readWorkers ?? defaultReadWorkers());
+    const workers = opts.path === ':memory:' ? 0 : (opts.readWorkers ?? defaultScanConcurrency());
     if (workers > 0) this.#readPool = new SqliteReadPool({ path: opts.path, size: workers, timeoutMs: opts.queryTimeoutMs ?? 5000 });
     this.#migrate(opts.targetVersion);
     this.#db.pragma('optimize=0x10002');

@@ -54,7 +54,7 @@ const stores: StoreCase[] = [
     env: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ar-slow-'));
       dirs.push(dir);
-      return { AGENTROSTER_DATABASE_URL: `sqlite:${join(dir, 'slow.db')}`, AGENTROSTER_SQLITE_READ_WORKERS: '1' };
+      return { AGENTROSTER_DATABASE_URL: `sqlite:${join(dir, 'slow.db')}`, AGENTROSTER_QUERY_WORKERS: '1' };
     },
     cleanup: async () => {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
