@@ -41,7 +41,8 @@ export interface ResourceHooks {
   prepareCreate?(body: Json): Json;
   /**
    * Looks at the raw request body before anything else parses it (so that no error message can
-   * echo what it finds): e.g. secrets in an agent. Throws to reject.
+   * echo what it finds). Throws to reject. Secrets need no hook: ResourceService refuses them for
+   * every resource type before any hook runs.
    */
   inspect?(body: unknown, action: 'create' | 'replace' | 'patch', ctx: RequestContext): void;
   /** Server-set values and cross-resource checks on the validated resource, before it is stored. */

@@ -3,6 +3,7 @@
 // routes and /Bulk both call this.
 
 import { randomUUID } from 'node:crypto';
+import { findSecretsInRequest } from '../agents/secrets.js';
 import { invalidFilter, notFound, preconditionFailed, ScimError } from '../scim/errors.js';
 import type { Filter } from '../scim/filter/ast.js';
 import { checkFilterBudget, type CostClassifier, type FilterBudget } from '../scim/filter/cost.js';
@@ -138,6 +139,27 @@ export class ResourceService {
     return res.nextCursor === undefined ? { total: res.total, items } : { total: res.total, items, nextCursor: res.nextCursor };
   }
 
+  /**
+   * R10, for every resource type and every door (routes, /Bulk, the IGA view): a client body that
+   * holds something secret-looking is refused before anything parses, stores, audits or echoes it.
+   * The callers have authenticated the client and checked the route's scope already (a token that
+   * may not write is refused before its body is scanned); the scan is linear in the body's size.
+   * The error names where and what kind, never the value.
+   */
+  #rejectSecrets(rt: ResourceTypeInfo, body: unknown): void {
+    // a write-only, never-returned attribute (a User's password) is dropped unread by validation
+    const discarded = rt.attributes
+      .filter((a) => a.mutability === 'writeOnly' && a.returned === 'never')
+      .flatMap((a) => [a.name, `${rt.core.id}:${a.name}`]);
+    const found = findSecretsInRequest(body, { discarded })[0];
+    if (!found) return;
+    throw new ScimError(
+      400,
+      `${found.where} looks like a secret (${found.kind}); agentroster stores identifiers and metadata, never secrets — keep the secret in a vault (an agent's credential references it with credentials.vaultRef) (R10)`,
+      'invalidValue',
+    );
+  }
+
   /** 400 invalidFilter "filter too expensive: …" for a filter over the budget (issue 10, finding 2). */
   #checkFilterCost(rt: ResourceTypeInfo, filter: Filter): void {
     let classify = this.#classifiers.get(rt.type.name);
@@ -150,6 +172,7 @@ export class ResourceService {
 
   async create(rtName: string, body: unknown, ctx: RequestContext): Promise<Rendered> {
     const rt = this.resourceType(rtName);
+    this.#rejectSecrets(rt, body);
     const hooks = this.#hooksOf(rt);
     const taken = hooks.intercept ? await hooks.intercept({ kind: 'create', body }, ctx) : undefined;
     if (taken !== undefined && taken !== 'done') return taken;
@@ -173,6 +196,7 @@ export class ResourceService {
 
   async replace(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
     const rt = this.resourceType(rtName);
+    this.#rejectSecrets(rt, body);
     const hooks = this.#hooksOf(rt);
     const taken = hooks.intercept ? await hooks.intercept({ kind: 'replace', id, body, ifMatch }, ctx) : undefined;
     if (taken !== undefined && taken !== 'done') return taken;
@@ -184,6 +208,7 @@ export class ResourceService {
 
   async patch(rtName: string, id: string, body: unknown, ctx: RequestContext, ifMatch?: string): Promise<Rendered> {
     const rt = this.resourceType(rtName);
+    this.#rejectSecrets(rt, body);
     const hooks = this.#hooksOf(rt);
     const taken = hooks.intercept ? await hooks.intercept({ kind: 'patch', id, body, ifMatch }, ctx) : undefined;
     if (taken !== undefined && taken !== 'done') return taken;

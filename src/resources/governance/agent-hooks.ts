@@ -19,7 +19,6 @@ import {
 import { type GovernancePolicy, seatLimitOf } from '../../agents/policy.js';
 import { profileViolations } from '../../agents/profile.js';
 import { complianceIssues, credentialFacts, reviewInterval, reviewIntervalViolation } from '../../agents/reviews.js';
-import { findSecretsInRequest } from '../../agents/secrets.js';
 import { coSponsorViolation, MAX_CO_SPONSORS, type Person, sponsorValue, sponsorViolation } from '../../agents/sponsor.js';
 import { addDays, forbidden, invalid, isObj, type Json, maxIso, ms, objects, str, type Violation } from '../../agents/util.js';
 import { invalidValue, notFound, preconditionFailed, ScimError } from '../../scim/errors.js';
@@ -229,16 +228,6 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
       return { ...body, [key]: { ...ext, lifecycleState: state } };
     },
 
-    inspect(body) {
-      const found = findSecretsInRequest(body);
-      if (found.length > 0) {
-        const f = found[0]!;
-        throw invalidValue(
-          `${f.where} looks like a secret (${f.kind}); agentroster stores credential identifiers and metadata only — keep the secret in a vault and reference it with credentials.vaultRef (R10)`,
-        );
-      }
-    },
-
     async finalize(input, info) {
       const { store, ctx, previous, at, id } = info;
       const kind = actorKind(ctx);
@@ -441,7 +430,7 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
       await checkCredentialUniqueness(store, id, objects(prevGov?.credentials), objects(g.credentials));
       if (!previous || previous.agentUserName !== next.agentUserName) await checkUserNameFree(store, id, String(next.agentUserName));
       await checkSeat(store, g, prevGov, id, to);
-      // (secrets: every client input is scanned raw before it is parsed — inspect(), the IGA view,
+      // (secrets: every client input is scanned raw before it is parsed — ResourceService for every type,
       // certifications, activity — so no error message can echo one; nothing to re-scan here)
 
       // ── derived state ─────────────────────────────────────────────────────────────────────────

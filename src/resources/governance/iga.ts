@@ -5,10 +5,9 @@
 // with the caller's scopes (R15: scim.revoke may remove and suspend, never grant or activate), and
 // audited on the Agent. Anything else a User write could change is the agent's business: 400.
 
-import { findSecretsInRequest } from '../../agents/secrets.js';
 import { gov, isObj, type Json, objects } from '../../agents/util.js';
 import { canonical } from '../../agents/canonical.js';
-import { invalidValue, mutability, notFound, preconditionFailed, ScimError } from '../../scim/errors.js';
+import { mutability, notFound, preconditionFailed, ScimError } from '../../scim/errors.js';
 import { applyPatch, parsePatchRequest } from '../../scim/patch.js';
 import { validateResource } from '../../scim/validate.js';
 import type { RequestContext } from '../context.js';
@@ -91,9 +90,7 @@ export async function igaWrite(deps: IgaDeps, op: InterceptedOp, ctx: RequestCon
     return 'done';
   }
 
-  const found = findSecretsInRequest(op.body);
-  if (found.length > 0) throw invalidValue(`${found[0]!.where} looks like a secret (${found[0]!.kind}) (R10)`);
-
+  // (secrets: ResourceService scanned op.body before handing it over here)
   let wanted: Json;
   if (op.kind === 'patch') {
     const ops = parsePatchRequest(op.body);

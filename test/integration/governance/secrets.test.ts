@@ -5,8 +5,10 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allAudit, scimError } from '../../helpers/test-app.js';
-import { buildGov, DAY, type Gov, GOV_URN, type Json } from './helpers.js';
+import { allAudit, captureState, expectUnchanged, GROUP_URN, scimError } from '../../helpers/test-app.js';
+import { buildGov, DAY, ENTERPRISE_URN, ENTITLEMENT_URN, type Gov, GOV_URN, type Json, PATCH_URN, USER_URN } from './helpers.js';
+
+const ROLE_URN = 'urn:ietf:params:scim:schemas:core:2.0:Role';
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -132,5 +134,159 @@ describe('no secrets (R10–R12)', () => {
     expect(ok.status).toBe(200);
     expect((await allAudit(g.t)).at(-1)!.reason).toBe('CHG-1234 approved by CAB');
     expect(await leaked()).toEqual([]);
+  });
+});
+
+// Issue 10, finding 7: every resource type's writes are scanned the same way (not only agents),
+// through every door (the routes, /Bulk, the IGA view), and a secret posted anywhere leaves
+// nothing behind: no resource, no audit event, no log line, no echo in the error.
+describe('no secrets in any resource type (R10)', () => {
+  let g: Gov;
+  let human: string;
+  beforeAll(async () => {
+    g = await buildGov({ outboxTargets: [] });
+    human = await g.user('plain.human', { nickName: 'Plain', displayName: 'Plain Human' });
+  });
+  afterAll(() => g.close());
+
+  const leaks = async (secret: string) => {
+    const text = `${g.t.logText()}\n${JSON.stringify(await allAudit(g.t))}`;
+    return text.includes(secret.slice(0, 40)) || text.includes(secret.replace(/\n/g, '\\n').slice(0, 60));
+  };
+  const KINDS: Record<string, RegExp> = {
+    pem: /private key \(PEM\)/,
+    openai: /API key/,
+    github: /API key/,
+    jwt: /signed JWT/,
+    hex: /long random string/,
+    base64: /long random string/,
+  };
+
+  it.each(Object.keys(SECRETS))('a %s in a User, a Group, an Entitlement or a Role → 400 invalidValue naming where and what kind; nothing stored or audited', async (kind) => {
+    const secret = SECRETS[kind]!;
+    const before = await captureState(g.t, `/Users/${human}`);
+    const writes: [string, () => ReturnType<typeof g.t.http.post>, RegExp][] = [
+      ['POST /Users nickName', () => g.t.http.post('/Users', { schemas: [USER_URN], userName: `leaky-${kind}`, nickName: secret }), /^nickName looks like a secret/],
+      [
+        'POST /Users enterprise department',
+        () => g.t.http.post('/Users', { schemas: [USER_URN, ENTERPRISE_URN], userName: `leaky-${kind}`, [ENTERPRISE_URN]: { department: `R&D ${secret}` } }),
+        /^urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User\.department looks like a secret/,
+      ],
+      ['PATCH /Users nickName', () => g.patch(`/Users/${human}`, [{ op: 'replace', path: 'nickName', value: secret }]), /^Operations\[0\]\.value looks like a secret/],
+      // member names are case-insensitive for the PATCH parser, and so for the scan
+      ['PATCH /Users "Value"', () => g.patch(`/Users/${human}`, [{ op: 'replace', path: 'nickName', Value: secret }]), /^Operations\[0\]\.value looks like a secret/],
+      ['PATCH /Users without a path', () => g.patch(`/Users/${human}`, [{ op: 'replace', value: { title: secret } }]), /^Operations\[0\]\.value\.title looks like a secret/],
+      ['PUT /Users title', () => g.t.http.put(`/Users/${human}`, { schemas: [USER_URN], userName: 'plain.human', title: secret }), /^title looks like a secret/],
+      ['POST /Groups displayName', () => g.t.http.post('/Groups', { schemas: [GROUP_URN], displayName: `ops ${secret}` }), /^displayName looks like a secret/],
+      ['POST /Entitlements display', () => g.t.http.post('/Entitlements', { schemas: [ENTITLEMENT_URN], value: `leaky-${kind}`, display: secret }), /^display looks like a secret/],
+      ['POST /Roles display', () => g.t.http.post('/Roles', { schemas: [ROLE_URN], value: `leaky-${kind}`, display: secret }), /^display looks like a secret/],
+    ];
+    for (const [what, send, where] of writes) {
+      const res = await send();
+      expect(res.status, `${what}: ${JSON.stringify(res.body).slice(0, 200)}`).toBe(400);
+      expect(res.body, what).toEqual(scimError(400, 'invalidValue', where));
+      expect(res.body.detail, what).toMatch(KINDS[kind]!);
+      expect(JSON.stringify(res.body), what).not.toContain(secret.slice(0, 30));
+    }
+    // /Bulk goes through the same service
+    const bulk = await g.t.http.post('/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        { method: 'POST', path: '/Users', bulkId: 'u1', data: { schemas: [USER_URN], userName: `bulk-leaky-${kind}`, nickName: secret } },
+        { method: 'PATCH', path: `/Users/${human}`, data: { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'title', value: secret }] } },
+      ],
+    });
+    expect(bulk.status).toBe(200);
+    expect(bulk.body.Operations.map((o: Json) => [o.status, (o.response as Json).scimType])).toEqual([
+      ['400', 'invalidValue'],
+      ['400', 'invalidValue'],
+    ]);
+    expect(JSON.stringify(bulk.body)).not.toContain(secret.slice(0, 30));
+
+    // what a user sees afterwards: nothing was created, the human is unchanged, no audit event
+    for (const userName of [`leaky-${kind}`, `bulk-leaky-${kind}`]) {
+      const found = await g.t.http.get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+      expect(found.body.totalResults, userName).toBe(0);
+    }
+    for (const path of ['/Groups', '/Entitlements', '/Roles']) {
+      const all = await g.t.http.get(path);
+      expect(JSON.stringify(all.body), path).not.toContain(secret.slice(0, 30));
+    }
+    await expectUnchanged(g.t, before);
+    const events = await g.t.http.get('/AuditEvents?count=1000');
+    expect(events.status).toBe(200);
+    expect(JSON.stringify(events.body)).not.toContain(secret.slice(0, 30));
+    expect(await leaks(secret)).toBe(false);
+  });
+
+  it('ordinary User data is not taken for a secret: certificates, photo URLs, UUID external ids; a password is dropped unread', async () => {
+    const res = await g.t.http.post('/Users', {
+      schemas: [USER_URN, ENTERPRISE_URN],
+      userName: 'ordinary.person@example.com',
+      externalId: '7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60718',
+      name: { givenName: 'Ordinary', familyName: 'Person' },
+      nickName: 'Ordy',
+      // Okta's password sync sends the real password: it is never stored, so it is not judged
+      password: 'Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWpLbE1uT3BRclN0',
+      photos: [
+        { value: 'https://photos.example.com/profilephoto/72930000000Ccne/F', type: 'photo' },
+        { value: 'https://www.gravatar.com/avatar/205e460b479e2e5b48aec07710c08d50', type: 'thumbnail' },
+      ],
+      ims: [{ value: 'ordinary.person', type: 'xmpp' }],
+      x509Certificates: [{ value: 'MIIDQzCCAqygAwIBAgICEAAwDQYJKoZIhvcNAQEFBQAwTjELMAkGA1UEBhMCVVMxEzARBgNVBAgMCkNhbGlmb3JuaWEx' }],
+      [ENTERPRISE_URN]: { employeeNumber: '701984', costCenter: '4130', department: 'Tour Operations' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.password).toBeUndefined();
+    const id = res.body.id as string;
+    const patched = await g.patch(`/Users/${id}`, [
+      { op: 'replace', path: 'password', value: 'Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWpLbE1uT3BRclN1' },
+      { op: 'replace', value: { password: 'Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWpLbE1uT3BRclN2' } },
+    ]);
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(await leaks('Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MEFiQ2RFZkdoSWpLbE1uT3BRclN')).toBe(false);
+    // a private key where a certificate belongs is still refused
+    const der = await g.t.http.post('/Users', { schemas: [USER_URN], userName: 'der.person', x509Certificates: [{ value: DER }] });
+    expect(der.body).toEqual(scimError(400, 'invalidValue', /^x509Certificates\[0\]\.value looks like a secret \(private key \(DER\)\)/));
+  });
+
+  it('authorisation first: a token that may not write gets 403 for a body with a secret, never a 400 about it', async () => {
+    const reader = await g.t.tokenWith(['scim.read']);
+    const a = await g.agent('scope-first-bot', { sponsor: human });
+    const post = await g.t.http.post('/Users', { schemas: [USER_URN], userName: 'sneaky', nickName: SECRETS.openai }, reader);
+    expect(post.body).toEqual(scimError(403, undefined, /lacks the "scim.write" scope/));
+    const patch = await g.patch(`/Agents/${a.id as string}`, [{ op: 'replace', path: 'description', value: SECRETS.jwt }], reader);
+    expect(patch.status).toBe(403);
+    const bulk = await g.t.http.post(
+      '/Bulk',
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', path: '/Users', bulkId: 's1', data: { schemas: [USER_URN], userName: 'sneaky', nickName: SECRETS.openai } }] },
+      reader,
+    );
+    expect(bulk.status, JSON.stringify(bulk.body)).toBe(200);
+    expect(bulk.body.Operations[0].status).toBe('403');
+  });
+
+  it('a 1 MB adversarial body is answered in bounded time: 403 for a reader, a verdict for a writer', async () => {
+    // "eyJ" repeated made the old JWT pattern quadratic: 90 KB took ~7 s, 1 MB minutes
+    const big = 'eyJ'.repeat(340_000); // the body stays under the default 1 MiB limit
+    const reader = await g.t.tokenWith(['scim.read']);
+    const writer = await g.t.tokenWith(['scim.write']);
+    const revoker = await g.t.tokenWith(['scim.revoke']);
+    const a = await g.agent('adversarial-bot', { sponsor: human });
+    const timed = async (send: () => ReturnType<typeof g.t.http.post>) => {
+      const t0 = performance.now();
+      const res = await send();
+      return { res, ms: performance.now() - t0 };
+    };
+    const forbidden = await timed(() => g.t.http.post('/Agents', g.agentBody('adversarial-1', human, { description: big }), reader));
+    expect(forbidden.res.status).toBe(403);
+    const revoked = await timed(() => g.patch(`/Agents/${a.id as string}`, [{ op: 'replace', path: 'description', value: big }], revoker));
+    expect(revoked.res.status).toBe(403); // scim.revoke may not change a description
+    const written = await timed(() => g.t.http.post('/Users', { schemas: [USER_URN], userName: 'adversarial.person', nickName: big }, writer));
+    expect([201, 400], JSON.stringify(written.res.body).slice(0, 200)).toContain(written.res.status);
+    const secretAtEnd = await timed(() => g.t.http.post('/Users', { schemas: [USER_URN], userName: 'adversarial.leak', nickName: `${big} ${SECRETS.openai!}` }, writer));
+    expect(secretAtEnd.res.body).toEqual(scimError(400, 'invalidValue', /^nickName looks like a secret \(API key\)/));
+    // generous bounds for a loaded CI machine; the quadratic scan took minutes
+    for (const [what, { ms }] of Object.entries({ forbidden, revoked, written, secretAtEnd })) expect(ms, what).toBeLessThan(5000);
   });
 });

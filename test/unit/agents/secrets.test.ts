@@ -69,3 +69,54 @@ describe('findSecrets / findSecretsInRequest', () => {
     expect(findSecrets({ [`sk-${'a1B2'.repeat(5)}`]: 1 })[0]?.kind).toBe('API key');
   });
 });
+
+describe('what the linear scanner still finds', () => {
+  const jwt = `${b64url({ alg: 'RS256' })}.${b64url({ sub: 'x' })}.${randomBytes(32).toString('base64url')}`;
+  it.each([
+    ['a JWT after JWT-looking noise', `eyJub3QuYQ.eyJub3Q.${'a'.repeat(20)} eyJ.eyJ. ${jwt}`, 'signed JWT'],
+    ['a JWT with a prefix glued to it', `Bearer_${jwt}`, 'signed JWT'],
+    ['a JWT and an API key: the JWT is named', `sk-proj-AbCdEfGh1234567890XyZ ${jwt}`, 'signed JWT'],
+    ['an API key after - or _ inside a longer token', `vault_sk-proj-AbCdEfGh1234567890XyZ`, 'API key'],
+    ['an API key after a dot', `x.sk-proj-AbCdEfGh1234567890XyZ`, 'API key'],
+    ['an AWS key id at the end', 'id AKIAIOSFODNN7EXAMPLE', 'API key'],
+    ['an encrypted PEM key', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB', 'private key (PEM)'],
+    ['a PGP private key block', '-----BEGIN PGP PRIVATE KEY BLOCK-----', 'private key (PEM)'],
+    ['a random run next to a UUID', `7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60718${randomBytes(33).toString('base64url')}`, 'long random string'],
+  ])('%s', (_label, text, kind) => {
+    expect(secretKind(text)).toBe(kind);
+  });
+  it.each([
+    ['an AWS-like id one character too long', 'AKIAIOSFODNN7EXAMPLEX'],
+    ['a public key PEM', '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE'],
+    ['a PEM header without its dashes', '-----BEGIN RSA PRIVATE KEY'],
+    ['UUIDs joined by slashes', `7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60718/7f3e1c2a-9b8d-4e6f-a1b2-c3d4e5f60719`],
+  ])('not a secret: %s', (_label, text) => {
+    expect(secretKind(text)).toBeUndefined();
+  });
+
+  it('PATCH members are read case-insensitively, like the PATCH parser reads them', () => {
+    const hex = randomBytes(32).toString('hex');
+    expect(findSecretsInRequest({ Operations: [{ op: 'add', Path: 'description', Value: hex }] })).toEqual([{ where: 'Operations[0].value', kind: 'long random string' }]);
+    expect(findSecretsInRequest({ Operations: [{ op: 'add', PATH: 'credentials[credentialId eq "a"].keyThumbprint', VALUE: hex }] })).toEqual([]);
+    expect(findSecretsInRequest({ Operations: [{ op: hex }] })).toEqual([{ where: 'Operations[0].op', kind: 'long random string' }]);
+  });
+
+  it('values the server discards unread (a password) are not judged; everything else still is', () => {
+    const hex = randomBytes(32).toString('hex');
+    const discarded = ['password', 'urn:ietf:params:scim:schemas:core:2.0:User:password'];
+    expect(findSecretsInRequest({ userName: 'u', password: hex }, { discarded })).toEqual([]);
+    expect(findSecretsInRequest({ userName: 'u', 'urn:ietf:params:scim:schemas:core:2.0:User:password': hex }, { discarded })).toEqual([]);
+    expect(findSecretsInRequest({ Operations: [{ op: 'replace', path: 'password', value: hex }] }, { discarded })).toEqual([]);
+    expect(findSecretsInRequest({ Operations: [{ op: 'replace', value: { password: hex, title: hex } }] }, { discarded })).toEqual([
+      { where: 'Operations[0].value.title', kind: 'long random string' },
+    ]);
+    expect(findSecretsInRequest({ userName: 'u', password: hex })).toEqual([{ where: 'password', kind: 'long random string' }]);
+  });
+
+  it('a member name that is a secret is not echoed in the path of what lies under it', () => {
+    const key = `sk-${'a1B2'.repeat(5)}`;
+    const found = findSecrets({ outer: { [key]: { description: randomBytes(32).toString('hex') } } });
+    expect(found.map((f) => f.kind)).toEqual(['API key', 'long random string']);
+    expect(JSON.stringify(found)).not.toContain(key);
+  });
+});
