@@ -181,7 +181,11 @@ function scanTokenRuns(text: string): 'signed JWT' | 'API key' | undefined {
 
 /** Attributes whose values are legitimately long hashes or public material: the long-random-string
  * rule does not apply to them (the other rules still do). */
-const HASH_VALUED = new Set(['keythumbprint', 'policyhash', 'recordhash', 'recordjws']);
+const HASH_VALUED = new Set(['keythumbprint', 'policyhash', 'recordhash', 'recordjws', 'externalid']);
+// (externalId: an IdP's or HR system's identifier, random by design — a SHA-256 hex id is not a secret)
+
+/** Attributes whose value is a signed record we publish (a JWS, public by design), not a bearer JWT. */
+const PUBLIC_JWS = new Set(['recordjws']);
 
 const RANDOM_MIN = 41;
 
@@ -287,12 +291,15 @@ export function isDerPrivateKey(base64: string): boolean {
 }
 
 /** The kind of secret a single string looks like, if any. Linear in the length of `text`. */
-export function secretKind(text: string, opts: { hashValued?: boolean; certificate?: boolean } = {}): SecretKind | undefined {
+export function secretKind(
+  text: string,
+  opts: { hashValued?: boolean; certificate?: boolean; publicJws?: boolean } = {},
+): SecretKind | undefined {
   if (text.length < MIN_SECRET_LENGTH) return undefined;
   if (hasPemPrivateKey(text)) return 'private key (PEM)';
   if (opts.certificate && isDerPrivateKey(text.trim())) return 'private key (DER)';
   const token = scanTokenRuns(text);
-  if (token) return token;
+  if (token && !(opts.publicJws && token === 'signed JWT')) return token;
   if (!opts.hashValued && !opts.certificate && hasRandomRun(text)) return 'long random string';
   return undefined;
 }
@@ -341,7 +348,7 @@ export function findSecrets(value: unknown, where = '', context: string[] = []):
     const { v, at, parent, name } = stack.pop()!;
     if (typeof v === 'string') {
       const certificate = parent === 'x509certificates' && name === 'value';
-      const kind = secretKind(v, { hashValued: HASH_VALUED.has(name), certificate });
+      const kind = secretKind(v, { hashValued: HASH_VALUED.has(name), certificate, publicJws: PUBLIC_JWS.has(name) });
       if (kind) out.push({ where: at || '(body)', kind });
       continue;
     }

@@ -120,3 +120,16 @@ describe('what the linear scanner still finds', () => {
     expect(JSON.stringify(found)).not.toContain(key);
   });
 });
+
+describe('identifiers and published records are not secrets', () => {
+  it('accepts a SHA-256 hex externalId and an echoed attestation.recordJws, still refuses a bearer JWT elsewhere', () => {
+    const hexId = 'a3f1c9e07b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
+    const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'agent-1', iat: 1 })).toString('base64url');
+    const jws = `${header}.${payload}.${'A'.repeat(86)}`;
+    expect(findSecrets({ externalId: hexId })).toEqual([]);
+    expect(findSecrets({ attestation: { recordJws: jws } })).toEqual([]);
+    expect(findSecrets({ description: jws })).toEqual([{ where: 'description', kind: 'signed JWT' }]);
+    expect(findSecrets({ nickName: hexId })).toEqual([{ where: 'nickName', kind: 'long random string' }]);
+  });
+});
