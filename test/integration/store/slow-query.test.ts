@@ -86,7 +86,8 @@ describe.each(stores)('slow list queries: $name', (sc) => {
     // one server without a practical time limit (the slow query completes), one with 50 ms
     t = await buildTestApp({ env: { ...env, ...BUDGET, AGENTROSTER_QUERY_TIMEOUT_MS: '120000' } });
     ids = await seedUsers(t);
-    limited = await buildTestApp({ env: { ...(await sc.env())!, ...BUDGET, AGENTROSTER_QUERY_TIMEOUT_MS: '50' } });
+    // one scanning query at a time, so that a burst of them has to queue
+    limited = await buildTestApp({ env: { ...(await sc.env())!, ...BUDGET, AGENTROSTER_QUERY_TIMEOUT_MS: '50', AGENTROSTER_QUERY_WORKERS: '1' } });
     limitedIds = await seedUsers(limited);
   }, 120_000);
   afterAll(async () => {
@@ -106,6 +107,25 @@ describe.each(stores)('slow list queries: $name', (sc) => {
     expect(small.body.totalResults).toBe(1);
     const again = await limited.http.get(`/Users?filter=${q(SLOW)}`);
     expect(again.status).toBe(400);
+  });
+
+  it('answers a burst of slow queries with 400 or 503 Retry-After (server busy), then serves again', async (ctx) => {
+    if (!limited) return ctx.skip();
+    // 30 at once against one worker: each runs into the 50 ms limit, the queue (16) overflows or
+    // its waits run out; none may hang or fail otherwise
+    const all = await Promise.all(Array.from({ length: 30 }, () => limited!.http.get(`/Users?filter=${q(SLOW)}`)));
+    const busy = all.filter((r) => r.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const r of busy) {
+      expect(r.headers['retry-after']).toBe('1');
+      expect(r.body).toEqual(scimError(503, undefined, /^the server is busy with other expensive queries; retry shortly$/));
+    }
+    for (const r of all.filter((x) => x.status !== 503)) {
+      expect(r.body).toEqual(scimError(400, 'invalidFilter', /^filter too expensive: the query took longer than 50 ms/));
+    }
+    const small = await limited.http.get(`/Users?filter=${q('title eq "Title 7"')}`);
+    expect(small.status).toBe(200);
+    expect(small.body.totalResults).toBe(1);
   });
 
   it('answers a GET by id while a slow list query runs', async (ctx) => {
