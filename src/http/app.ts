@@ -133,7 +133,10 @@ export function createApp(o: AppOptions): express.Express {
     if (scimErr) {
       // 4xx and 501 (/Me) are answers given on purpose, not failures: no stack, and no detail,
       // which may quote the client's input (a filter, a value, a secret it should not have sent).
-      if (scimErr.status >= 500 && scimErr.status !== 501) o.logger.error({ requestId: req.requestId, err }, 'request failed');
+      if (scimErr.status === 503) {
+        // load shedding (every query worker busy): an operator wants to see it, but it is no bug
+        o.logger.warn({ requestId: req.requestId, method: req.method, status: 503 }, 'request shed: server busy');
+      } else if (scimErr.status >= 500 && scimErr.status !== 501) o.logger.error({ requestId: req.requestId, err }, 'request failed');
       else {
         o.logger.debug(
           { requestId: req.requestId, method: req.method, status: scimErr.status, ...(scimErr.scimType ? { scimType: scimErr.scimType } : {}) },
