@@ -75,6 +75,10 @@ export class SchemaRegistry {
       const compile = (attrs: readonly AttributeDefinition[]): void => {
         for (const a of attrs) {
           stringRuleOf(a);
+          if (a.computed !== undefined && a.computed !== true) {
+            throw new Error(`schema ${s.id}: attribute ${a.name}: "computed" is only ever true`);
+          }
+          if (a.computed && a.required) throw new Error(`schema ${s.id}: attribute ${a.name} is computed on read and cannot be required`);
           compile(a.subAttributes ?? []);
         }
       };
@@ -152,6 +156,18 @@ export class SchemaRegistry {
     if (!subAttribute) return undefined;
     return { schema: schema.id, extension, attribute, subAttribute };
   }
+}
+
+/**
+ * Whether the server computes this attribute when it renders a resource rather than storing it:
+ * the agentroster `computed` keyword of the schema files (docs/schemas.md), and every `$ref` the
+ * server writes (RFC 7643 §2.3.7 references to our own resources: members, sponsor, owners…). Only
+ * client-written `$ref`s (readWrite or writeOnly, e.g. applications.$ref) are data. Filters and
+ * sortBy cannot use a computed attribute: the database never sees its value.
+ */
+export function isComputed(def: AttributeDefinition): boolean {
+  if (def.computed === true) return true;
+  return def.name === '$ref' && def.mutability !== 'readWrite' && def.mutability !== 'writeOnly';
 }
 
 export function findAttribute(

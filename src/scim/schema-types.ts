@@ -41,6 +41,12 @@ export interface AttributeDefinition {
    * default RFC 7644 §3.5.1 lets a server assign), for values the server governs, e.g. lifecycleState.
    */
   keepWhenOmitted?: boolean;
+  /**
+   * agentroster extension: the server fills this value in when it renders a resource (a count, a
+   * URL of the request's base, a flag as of now), so the stored document lacks it or holds a stale
+   * copy. Filters and sortBy on it are 400 (the database cannot see it); see isComputed() in registry.ts.
+   */
+  computed?: boolean;
 }
 
 export interface SchemaDefinition {

@@ -14,7 +14,7 @@ import { foldCase } from '../lib/case-fold.js';
 import { normalizeDateTime } from '../scim/datetime.js';
 import { invalidFilter, invalidValue } from '../scim/errors.js';
 import type { AttrPath, CompareOp, Filter, FilterValue } from '../scim/filter/ast.js';
-import type { ResourceTypeInfo, SchemaRegistry } from '../scim/registry.js';
+import { isComputed, type ResolvedPath, type ResourceTypeInfo, type SchemaRegistry } from '../scim/registry.js';
 import type { AttributeDefinition } from '../scim/schema-types.js';
 import { MULTI_VALUED_INDEXES, pathKey } from './indexes.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -38,17 +38,26 @@ export function valueExpr(d: SqlDialect, column: string, segments: string[], def
   return foldable(def) ? d.fold(e) : e;
 }
 
-/**
- * A `$ref` the server writes into the resource when it renders it (members, sponsor, owners…) is
- * not stored, so the database cannot filter or sort on it; only client-written ones (readWrite,
- * e.g. applications.$ref, manager.$ref) are data.
- */
-function computedOnRead(def: AttributeDefinition): boolean {
-  return def.name === '$ref' && def.mutability !== 'readWrite' && def.mutability !== 'writeOnly';
+/** A `computed` attribute (isComputed(): the schema keyword, or a server-written `$ref`) is not stored. */
+function notStored(name: string, def: AttributeDefinition): never {
+  const hint = def.name === '$ref' ? '; use its "value" instead' : '';
+  throw invalidFilter(`"${name}" is computed when the resource is read and cannot be used in a filter${hint}`);
 }
 
-function notStored(name: string): never {
-  throw invalidFilter(`"${name}" is computed when the resource is read and cannot be used in a filter; use its "value" instead`);
+/**
+ * The elements of an array at `segments` of `column` under another alias than the dialect's `je`,
+ * for an array nested in an element (`actionPolicies.approvers`): from-clause and element text.
+ */
+function elementsAs(d: SqlDialect, column: string, segments: string[], alias: string): { from: string; text: string } {
+  return {
+    from: d.elements(column, segments).replace(/\bje(\(value\))?$/, (_m, v: string | undefined) => `${alias}${v ?? ''}`),
+    text: d.elementText(undefined).replace(/\bje\./g, `${alias}.`),
+  };
+}
+
+/** SQL of "this raw text is a present value" (evaluate.ts isPresent() for a simple value). */
+function presentText(t: string): string {
+  return `(${t} IS NOT NULL AND ${t} <> '')`;
 }
 
 /** `meta[a eq 1 and b pr]` is `meta.a eq 1 and meta.b pr`: meta lives in columns, not in the JSON. */
@@ -122,7 +131,9 @@ export class SqlFilterTranslator {
       }
     }
     const leaf = r.subAttribute ?? r.attribute;
-    if (computedOnRead(leaf)) throw unsortable('it is computed when the resource is read; sort by its "value"');
+    if (isComputed(r.attribute) || isComputed(leaf)) {
+      throw unsortable(`it is computed when the resource is read${leaf.name === '$ref' ? '; sort by its "value"' : ''}`);
+    }
     if (leaf.type === 'complex' && !leaf.subAttributes?.some((s) => s.name === 'value')) {
       throw unsortable(`it is complex; name one of its sub-attributes (e.g. "${name}.${leaf.subAttributes?.[0]?.name ?? 'value'}")`);
     }
@@ -185,18 +196,20 @@ export class SqlFilterTranslator {
       case 'not':
         return this.#not(this.#node(f.filter, params));
       case 'present':
-        if (this.#isComputedGroups(f.path)) return this.#groups({ kind: 'present', path: { attr: 'value' } }, params);
-        return this.#present(this.#target(f.path, 'filter'));
+        return this.#presence(f.path, params);
       case 'compare': {
-        if (this.#isComputedGroups(f.path)) {
-          return this.#groups({ ...f, path: { attr: f.path.sub ?? 'value' } }, params);
-        }
-        const t = this.#target(f.path, 'filter');
         if (f.value === null) {
-          if (f.op === 'eq') return this.#not(this.#present(t));
-          if (f.op === 'ne') return this.#present(t);
+          if (f.op === 'eq') return this.#not(this.#presence(f.path, params));
+          if (f.op === 'ne') return this.#presence(f.path, params);
           throw invalidFilter(`operator "${f.op}" cannot compare with null`);
         }
+        if (this.#isComputedGroups(f.path)) {
+          // ne is NOT(eq) here too: no group matches (a resource in no group matches `ne`)
+          const path = { attr: f.path.sub ?? 'value' };
+          if (f.op === 'ne') return this.#not(this.#groups({ ...f, op: 'eq', path }, params));
+          return this.#groups({ ...f, path }, params);
+        }
+        const t = this.#target(f.path, 'filter');
         if (f.op === 'ne') return this.#not(this.#compareTarget(t, 'eq', f.value, params));
         return this.#compareTarget(t, f.op, f.value, params);
       }
@@ -204,6 +217,48 @@ export class SqlFilterTranslator {
         if (this.#isComputedGroups(f.path)) return this.#groups(f.filter, params);
         return this.#valuePath(f.path, f.filter, params);
     }
+  }
+
+  /**
+   * `x pr` (and `x ne null`; `x eq null` is its negation). A complex attribute is tested as a whole,
+   * not through its `value` (RFC 7644 §3.4.2.2: "a non-empty node for complex attributes"), exactly
+   * as isPresent() in evaluate.ts: a single-valued one is present when one of its sub-attributes is,
+   * a multi-valued one when one of its elements is.
+   */
+  #presence(path: AttrPath, params: unknown[]): string {
+    if (this.#isComputedGroups(path)) {
+      // every group a resource is in has a value and type "direct"; display is its displayName
+      const sub = path.sub?.toLowerCase();
+      return this.#groups({ kind: 'present', path: { attr: sub === 'display' || sub === '$ref' ? sub : 'value' } }, params);
+    }
+    const r = this.#resolve(path, 'filter');
+    const leaf = r.subAttribute ?? r.attribute;
+    const isMeta = !r.extension && r.attribute.name === 'meta';
+    if (leaf.type !== 'complex' || isMeta) return this.#present(this.#target(path, 'filter'));
+    if (isComputed(leaf)) notStored(pathKey(path), leaf);
+    return this.#complexPresent(r);
+  }
+
+  #complexPresent(r: ResolvedPath): string {
+    const d = this.#d;
+    const a = r.attribute;
+    const base = r.extension ? [r.schema, a.name] : [a.name];
+    const subs = a.subAttributes ?? [];
+    if (subs.length === 0) return '(1 = 0)';
+    if (!a.multiValued) {
+      const conds = subs.map((s) => {
+        if (!s.multiValued) return presentText(d.text(ROW, [...base, s.name]));
+        const e = elementsAs(d, ROW, [...base, s.name], 'je');
+        return `EXISTS (SELECT 1 FROM ${e.from} WHERE ${presentText(e.text)})`;
+      });
+      return `(${conds.join(' OR ')})`;
+    }
+    const conds = subs.map((s) => {
+      if (!s.multiValued) return presentText(d.elementText(s.name));
+      const e = elementsAs(d, 'je.value', [s.name], 'je2');
+      return `EXISTS (SELECT 1 FROM ${e.from} WHERE ${presentText(e.text)})`;
+    });
+    return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, base)} WHERE ${conds.join(' OR ')}))`;
   }
 
   /** `groups` of Users and Agents is computed from Group members, not stored: it is never in the JSON. */
@@ -275,7 +330,8 @@ export class SqlFilterTranslator {
       return { def: sub, segments: [], multi: false, column: col };
     }
     let def = r.subAttribute ?? r.attribute;
-    if (computedOnRead(def)) notStored(pathKey(path));
+    if (isComputed(r.attribute)) notStored(pathKey(path), r.attribute);
+    if (isComputed(def)) notStored(pathKey(path), def);
     let sub = r.subAttribute?.name;
     if (def.type === 'complex') {
       const value = def.subAttributes?.find((s) => s.name === 'value');
@@ -428,7 +484,7 @@ export class SqlFilterTranslator {
       if (p.uri !== undefined || p.sub !== undefined) throw invalidFilter(`"${pathKey(p)}" is not a sub-attribute path`);
       const s = subs.find((x) => x.name.toLowerCase() === p.attr.toLowerCase());
       if (!s) throw invalidFilter(`unknown sub-attribute "${p.attr}"`);
-      if (computedOnRead(s)) notStored(p.attr);
+      if (isComputed(s)) notStored(p.attr, s);
       return s;
     };
     const present = (s: AttributeDefinition) => {

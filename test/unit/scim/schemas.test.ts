@@ -57,7 +57,7 @@ const REQUIRED_KEYS = [
 ];
 const OPTIONAL_KEYS = ['canonicalValues', 'referenceTypes', 'subAttributes'];
 /** agentroster extensions of the attribute definition (docs/schemas.md "Extensions of the RFC 7643 attribute definition") */
-const EXTENSION_KEYS = ['pattern', 'minLength', 'maxLength', 'keepWhenOmitted'];
+const EXTENSION_KEYS = ['pattern', 'minLength', 'maxLength', 'keepWhenOmitted', 'computed'];
 /** RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA */
 const ATTRNAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** RFC 7643 §3.1 common attributes: the server adds them, schema files must not declare them. */
@@ -126,6 +126,11 @@ function checkAttribute(
     } catch (e) {
       p(e instanceof Error ? e.message : String(e));
     }
+  }
+  if ('computed' in attr) {
+    if (attr.computed !== true) p('computed is only ever true');
+    if (mutability !== 'readOnly') p('computed on an attribute clients write');
+    if (required === true) p('computed attribute cannot be required');
   }
   if ('keepWhenOmitted' in attr) {
     if (attr.keepWhenOmitted !== true) p('keepWhenOmitted is only ever true');
