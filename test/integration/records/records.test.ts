@@ -184,7 +184,7 @@ describe('signed agent records', () => {
 
     const other = await buildRecordsApp({ env: { AGENTROSTER_BASE_URL: `${ISSUER}/scim/v2` } });
     try {
-      const foreign = (await other.attestation((await other.createAgent('x', {}, { lifecycleState: 'active' })).id as string)).recordJws as string;
+      const foreign = (await other.attestation((await other.createAgent('foreign-bot', {}, { lifecycleState: 'active' })).id as string)).recordJws as string;
       expect(await failure(verify(foreign, { jwks, now: now() }))).toBe('ERR_RECORD_UNKNOWN_KEY');
     } finally {
       await other.close();
