@@ -429,3 +429,76 @@ export const CURSOR_VALUES: string[] = [
   b64([9007199254740993]),
   'x'.repeat(5000),
 ];
+
+// ── valid writes ───────────────────────────────────────────────────────────────────────────────
+
+/** A change that a valid write may make: `path` in the notation of BodyMutation/PATCH, with its op. */
+export interface ValidEdit {
+  op: 'add' | 'replace' | 'remove';
+  path: string;
+  value?: unknown;
+}
+
+export interface WriteUrns {
+  gov: string;
+  enterprise: string;
+  /** seeded Users that are active humans (owners and sponsors must be, R01) */
+  activeUsers: string[];
+}
+
+const WORDS = ['alpha', 'Beta', 'gamma', 'İstanbul', 'straße', 'Ops team', 'x_y', 'ﬃ', 'Ä', 'k', '50%', 'n°7'];
+const safeText = fc.tuple(fc.constantFrom(...WORDS), fc.nat({ max: 999 })).map(([w, n]) => `${w} ${n}`);
+
+/**
+ * Edits that keep a resource valid under the schema and the governance rules (R01 sponsors, the
+ * catalogue, lifecycle transitions), so that writes get past validation into the deeper paths:
+ * the PATCH engine, the agent rules, the projection, the audit log. `ids` are the seeded ones;
+ * ids.users[0] is the active human sponsor. Retirement is left out: a retired victim would turn
+ * every later write into a 4xx.
+ */
+export function validEdit(kind: 'User' | 'Group' | 'Agent', ids: KnownIds, urns: WriteUrns): fc.Arbitrary<ValidEdit> {
+  const user = fc.constantFrom(...ids.users.slice(0, 12));
+  const activeUser = fc.constantFrom(...urns.activeUsers);
+  const ent = fc.constantFrom(...ids.entitlements);
+  const gov = (a: string) => `${urns.gov}:${a}`;
+  switch (kind) {
+    case 'User':
+      return fc.oneof(
+        safeText.map((v) => ({ op: 'replace' as const, path: 'displayName', value: v })),
+        safeText.map((v) => ({ op: 'replace' as const, path: 'title', value: v })),
+        safeText.map((v) => ({ op: 'add' as const, path: 'nickName', value: v })),
+        fc.constantFrom('title', 'nickName', 'phoneNumbers', 'name').map((p) => ({ op: 'remove' as const, path: p })),
+        fc.boolean().map((v) => ({ op: 'replace' as const, path: 'active', value: v })),
+        fc.tuple(fc.nat({ max: 99 }), fc.constantFrom('work', 'home', 'other')).map(([n, type]) => ({ op: 'add' as const, path: 'emails', value: [{ value: `v${n}@example.com`, type }] })),
+        fc.nat({ max: 9999 }).map((n) => ({ op: 'add' as const, path: 'phoneNumbers', value: [{ value: `+1-555-${n}`, type: 'work' }] })),
+        safeText.map((v) => ({ op: 'replace' as const, path: 'name.givenName', value: v })),
+        safeText.map((v) => ({ op: 'replace' as const, path: `${urns.enterprise}:department`, value: v })),
+        user.map((v) => ({ op: 'replace' as const, path: `${urns.enterprise}:manager`, value: { value: v } })),
+        fc.constant({ op: 'remove' as const, path: 'emails[type eq "home"]' }),
+      );
+    case 'Group':
+      return fc.oneof(
+        safeText.map((v) => ({ op: 'replace' as const, path: 'displayName', value: `grp ${v}` })),
+        user.map((v) => ({ op: 'add' as const, path: 'members', value: [{ value: v }] })),
+        user.map((v) => ({ op: 'remove' as const, path: `members[value eq "${v}"]` })),
+        fc.nat({ max: 99 }).map((n) => ({ op: 'replace' as const, path: 'externalId', value: `ext-${n}` })),
+      );
+    case 'Agent':
+      return fc.oneof(
+        safeText.map((v) => ({ op: 'replace' as const, path: 'displayName', value: v })),
+        safeText.map((v) => ({ op: 'replace' as const, path: 'description', value: `does ${v}` })),
+        fc.constantFrom('assistant', 'autonomous', 'copilot').map((v) => ({ op: 'replace' as const, path: 'agentType', value: v })),
+        activeUser.map((v) => ({ op: 'add' as const, path: 'owners', value: [{ value: v, type: 'user' }] })),
+        ent.map((v) => ({ op: 'add' as const, path: 'entitlements', value: [{ value: v }] })),
+        ent.map((v) => ({ op: 'remove' as const, path: `entitlements[value eq "${v}"]` })),
+        safeText.map((v) => ({ op: 'replace' as const, path: gov('purpose'), value: `purpose ${v}` })),
+        fc.constantFrom('production', 'staging', 'development', 'test').map((v) => ({ op: 'replace' as const, path: gov('environment'), value: v })),
+        fc.constantFrom('advisory', 'humanInTheLoop', 'humanOnTheLoop').map((v) => ({ op: 'replace' as const, path: gov('autonomyLevel'), value: v })),
+        fc.constantFrom('low', 'medium', 'high').map((v) => ({ op: 'replace' as const, path: gov('riskTier'), value: v })),
+        fc.integer({ min: 30, max: 730 }).map((v) => ({ op: 'replace' as const, path: gov('reviewIntervalDays'), value: v })),
+        fc.constantFrom(...ids.groups).map((v) => ({ op: 'add' as const, path: gov('coSponsors'), value: [{ value: v, type: 'group' }] })),
+        fc.constantFrom('suspended', 'active').map((v) => ({ op: 'replace' as const, path: gov('lifecycleState'), value: v })),
+        fc.boolean().map((v) => ({ op: 'replace' as const, path: 'active', value: v })),
+      );
+  }
+}

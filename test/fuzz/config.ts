@@ -12,7 +12,7 @@ function int(name: string, fallback: number): number {
 }
 
 /** The CI budget: cases per property and store (three properties per store). */
-export const DEFAULT_RUNS = 150;
+export const DEFAULT_RUNS = 1000;
 /** The fixed seed of the CI run. */
 export const DEFAULT_SEED = 20260110;
 
@@ -24,7 +24,7 @@ export const FUZZ = {
    * Wall-clock bound of the generation phase of one property (ms). The CI budget is ~60 s for the
    * whole suite on both stores; a longer run (FUZZ_RUNS set) is bounded by its runs only.
    */
-  timeLimitMs: int('FUZZ_TIME_LIMIT_MS', process.env.FUZZ_RUNS ? 0 : 9_000),
+  timeLimitMs: int('FUZZ_TIME_LIMIT_MS', process.env.FUZZ_RUNS ? 0 : 14_000),
   /** time spent shrinking one distinct failure to a minimal counterexample (ms) */
   shrinkMs: int('FUZZ_SHRINK_MS', process.env.FUZZ_RUNS ? 20_000 : 2_500),
   /** distinct failures shrunk per property (the others are reported as first found) */

@@ -3,14 +3,17 @@
 // Three properties drive the real HTTP app (a listening server, requests sent byte for byte):
 //   filters  generated filters over the registered attributes and operators, and mutations of them;
 //   queries  sortBy / sortOrder / startIndex / count / attributes / excludedAttributes / cursor;
-//   writes   POST / PUT / PATCH bodies for /Users, /Groups and /Agents, valid-ish and mutated.
+//   writes   POST / PUT / PATCH bodies for /Users, /Groups and /Agents: half of them valid edits
+//            (arbitraries.ts validEdit) that must succeed, so the governance rules, the PATCH engine,
+//            the projection and the audit log are exercised; the rest the same edits, then mutated.
 // Oracles, on every case:
 //   - no 5xx;
 //   - every 4xx is a SCIM error body (RFC 7644 §3.12, scimType on every 400);
 //   - after a failed write the resource answers GET exactly as before (body, ETag, meta.version), a
 //     failed POST created nothing, and no audit event was written;
 //   - a filter's list result equals what the in-memory evaluator (src/scim/filter) selects from the
-//     same resources as GET shows them; a filter the evaluator rejects is a 400 invalidFilter;
+//     same resources as GET shows them with every returnable attribute (`returned: "request"` ones
+//     too); a filter the evaluator rejects is a 400 invalidFilter;
 //   - a value-filtered path in `attributes` never silently drops the attribute.
 // A case never stops the run: every violation is counted and the first example of each distinct
 // failure is shrunk afterwards (fast-check replays the run by seed and path, then shrinks it).
@@ -34,6 +37,8 @@ import {
   NASTY_STRINGS,
   pathsOf,
   toJsonText,
+  validEdit,
+  type ValidEdit,
   validFilter,
   weirdValue,
 } from './arbitraries.js';
@@ -107,6 +112,10 @@ export class StoreFuzzer {
   snapshot = new Map<string, Json[]>();
   #rid = 0;
   #auditSeq = 0;
+  /** makes every POSTed name unique, so that valid POSTs are not 409s */
+  #uniq = 0;
+  /** generated writes meant to be valid, and how many of them succeeded (2xx) */
+  readonly writes = { valid: 0, validOk: 0, total: 0, ok: 0 };
 
   constructor(name: string, t: TestApp) {
     this.name = name;
@@ -157,7 +166,7 @@ export class StoreFuzzer {
           userName: `u${i}-${['alpha', 'Beta', 'GAMMA', 'İstanbul', 'straße'][i % 5]}`,
           ...(i % 3 === 0 ? {} : { displayName: i % 4 === 0 ? word : `Person ${word} ${i % 5}` }),
           ...(i % 4 === 0 ? { externalId: `EXT-${i}` } : {}),
-          active: i % 2 === 0,
+          active: i % 2 === 0, // writeArbitrary's valid edits take owners from the active (even) ones
           ...(i % 5 === 0 ? {} : { emails: [{ value: `p${i}@${['example.com', 'Corp.example', 'x_y.org'][i % 3]}`, type: i % 2 ? 'work' : 'home', ...(i % 6 === 1 ? { primary: true } : {}) }] }),
           ...(i % 9 === 0 ? { title: '' } : i % 2 ? { title: `${word}-T${i % 4}` } : {}),
           ...(i % 7 === 0 ? { name: { givenName: word, familyName: `F${i}` } } : {}),
@@ -232,12 +241,25 @@ export class StoreFuzzer {
     await this.#advanceAudit();
   }
 
-  /** Every resource of a type as GET shows it (admin token). */
+  /**
+   * Every resource of a type as GET shows it (admin token), with every returnable attribute: the
+   * filter oracle must see what the store filters on, including `returned: "request"` attributes
+   * such as the governance extension's `attestation`, which a plain GET leaves out.
+   */
   async listAll(type: string): Promise<Json[]> {
     const out: Json[] = [];
-    const endpoint = this.rt(type).type.endpoint;
+    const rt = this.rt(type);
+    const endpoint = rt.type.endpoint;
+    const attributes = [
+      ...rt.attributes.map((a) => a.name),
+      ...rt.extensions.flatMap((e) => e.schema.attributes.map((a) => `${e.schema.id}:${a.name}`)),
+    ];
     for (let start = 1; ; start += 1000) {
-      const res = await this.request({ method: 'GET', path: endpoint, query: [['startIndex', String(start)], ['count', '1000']] });
+      const res = await this.request({
+        method: 'POST',
+        path: `${endpoint}/.search`,
+        body: JSON.stringify({ schemas: [SEARCH_URN], attributes, startIndex: start, count: 1000 }),
+      });
       if (res.status !== 200) throw new Error(`listing ${endpoint}: ${res.status} ${res.text}`);
       const page = ((res.body as Json).Resources ?? []) as Json[];
       out.push(...page);
@@ -549,9 +571,13 @@ export class StoreFuzzer {
       const returned = (c.target === 'one' ? [body] : ((body.Resources ?? []) as Json[])) ?? [];
       const byId = new Map(rows.map((r) => [String(r.id), r]));
       for (const item of attrs.split(',')) {
-        const m = /^\s*([A-Za-z][\w$-]*)\[/.exec(item);
+        const m = /^\s*([A-Za-z][\w$-]*)\[[^\]]*\](?:\.([A-Za-z$][\w$-]*))?\s*$/.exec(item);
         if (!m) continue;
         const name = m[1]!;
+        // `changes[…].value` names `changes.value`: where `changes` has no such sub-attribute it is an
+        // unknown name, ignored like `changes.value` itself (a tolerant reader, RFC 7644 §3.9)
+        const def = rt.attributes.find((a) => a.name.toLowerCase() === name.toLowerCase());
+        if (m[2] !== undefined && !def?.subAttributes?.some((s) => s.name.toLowerCase() === m[2]!.toLowerCase())) continue;
         for (const r of returned) {
           const full = byId.get(String(r.id));
           const key = full && Object.keys(full).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -640,6 +666,8 @@ export class StoreFuzzer {
       );
       return fc.record({
         kind: fc.constant(kind),
+        valid: fc.boolean(),
+        edits: fc.array(validEdit(kind, this.ids, { gov: GOV_URN, enterprise: ENTERPRISE_URN, activeUsers: this.ids.users.filter((_, i) => i % 2 === 0) }), { minLength: 1, maxLength: 3 }),
         method: fc.constantFrom('POST' as const, 'PUT' as const, 'PATCH' as const, 'PATCH' as const),
         token: fc.oneof({ weight: 8, arbitrary: fc.constant<TokenKind>('admin') }, { weight: 1, arbitrary: fc.constantFrom<TokenKind>('read', 'revoke', 'none') }),
         mutations: fc.oneof(fc.constant<BodyMutation[]>([]), fc.array(mutation, { maxLength: 3 })),
@@ -652,15 +680,16 @@ export class StoreFuzzer {
   }
 
   async #postBase(kind: WriteCase['kind'], nonce: number): Promise<Json> {
+    const n = `${nonce}-${++this.#uniq}`;
     switch (kind) {
       case 'User':
-        return { schemas: [USER_URN], userName: `fz-${nonce}`, displayName: 'Fuzzed', active: true, emails: [{ value: `f${nonce}@example.com`, type: 'work' }] };
+        return { schemas: [USER_URN], userName: `fz-${n}`, displayName: 'Fuzzed', active: true, emails: [{ value: `f${nonce}@example.com`, type: 'work' }] };
       case 'Group':
-        return { schemas: [GROUP_URN], displayName: `fz-group-${nonce}`, members: [{ value: this.ids.users[1] }] };
+        return { schemas: [GROUP_URN], displayName: `fz-group-${n}`, members: [{ value: this.ids.users[1] }] };
       case 'Agent':
         return {
           schemas: [AGENT_URN, GOV_URN],
-          agentUserName: `fz-agent-${nonce}`,
+          agentUserName: `fz-agent-${n}`,
           owners: [{ value: this.ids.sponsor, type: 'user' }],
           [GOV_URN]: { sponsor: { value: this.ids.sponsor }, coSponsors: [{ value: this.ids.groups[0], type: 'group' }], purpose: 'fuzz', environment: 'test', autonomyLevel: 'advisory' },
         };
@@ -681,15 +710,27 @@ export class StoreFuzzer {
     await this.#advanceAudit();
     const seqBefore = this.#auditSeq;
 
+    // a valid case: admin token, the valid edits only; otherwise the edits, then the mutations
+    const valid = c.valid;
+    const token: TokenKind = valid ? 'admin' : c.token;
     let body: string | undefined;
     let contentType: string | undefined;
-    if (c.raw?.kind === 'text') body = c.raw.text;
+    if (valid) {
+      if (c.method === 'PATCH') {
+        body = toJsonText({ schemas: [PATCH_URN], Operations: c.edits.map((e) => ({ op: e.op, path: e.path, ...(e.value !== undefined ? { value: e.value } : {}) })) });
+      } else {
+        const base = c.method === 'PUT' && beforeGet?.status === 200 ? withoutMeta(beforeGet.body as Json) : await this.#postBase(c.kind, c.nonce);
+        for (const e of c.edits) applyEdit(base, e);
+        body = toJsonText(base);
+      }
+    } else if (c.raw?.kind === 'text') body = c.raw.text;
     else if (c.raw?.kind === 'deep') body = toJsonText(c.method === 'PATCH' ? { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'displayName', value: deepValue(c.raw.depth, c.raw.array) }] } : { ...(await this.#postBase(c.kind, c.nonce)), description: deepValue(c.raw.depth, c.raw.array) });
     else if (c.raw?.kind === 'huge') body = JSON.stringify({ ...(await this.#postBase(c.kind, c.nonce)), displayName: 'x'.repeat(1_100_000) });
     else {
       if (c.raw?.kind === 'contentType') contentType = c.raw.contentType;
       if (c.method === 'PATCH') {
-        const ops = c.ops.map((o) => {
+        const edits: PatchOpGen[] = c.edits.map((e) => ({ op: e.op, path: e.path, ...(e.value !== undefined ? { value: e.value } : {}) }));
+        const ops = [...edits, ...c.ops].map((o: PatchOpGen) => {
           const op: Json = { op: o.op };
           if (o.path !== undefined) op.path = o.path;
           if (o.value !== undefined) op.value = o.value;
@@ -701,20 +742,27 @@ export class StoreFuzzer {
         body = toJsonText(patch);
       } else {
         let base: Json;
-        if (c.method === 'PUT' && beforeGet?.status === 200) {
-          const { meta: _meta, ...rest } = beforeGet.body as Json;
-          base = rest;
-        } else base = await this.#postBase(c.kind, c.nonce);
+        if (c.method === 'PUT' && beforeGet?.status === 200) base = withoutMeta(beforeGet.body as Json);
+        else base = await this.#postBase(c.kind, c.nonce);
+        for (const e of c.edits) applyEdit(base, e);
         if (c.entra) base.active = 'False';
         for (const m of c.mutations) applyMutation(base, m);
         body = toJsonText(base);
       }
     }
-    const req: FuzzRequest = { method: c.method, path: target, body, token: c.token, ...(contentType ? { contentType } : {}) };
+    const req: FuzzRequest = { method: c.method, path: target, body, token, ...(contentType ? { contentType } : {}) };
     const res = await this.request(req, true);
     const out: Violation[] = [];
     this.checkResponse(req, res, out);
-    if (res.status >= 200 && res.status < 300) return out;
+    const ok = res.status >= 200 && res.status < 300;
+    this.writes.total++;
+    if (ok) this.writes.ok++;
+    if (valid) {
+      this.writes.valid++;
+      if (ok) this.writes.validOk++;
+      else if (process.env.FUZZ_DEBUG) console.log(`[fuzz] valid write refused: ${req.method} ${this.template(req.path)} ${res.status} ${String((res.body as Json | undefined)?.detail).slice(0, 200)} ${body?.slice(0, 300)}`);
+    }
+    if (ok) return out;
     const where = `${req.method} ${this.template(req.path)}`;
     // a failure leaves no trace: the resource as before, nothing created, no audit event
     if (beforeGet) {
@@ -768,6 +816,7 @@ export class StoreFuzzer {
       `5xx ${b['5xx']}, 4xx-without-SCIM-body ${b['4xx-not-scim']}, resources changed after a 4xx ${b['changed-after-4xx']}, ` +
       `audit events after a failure ${b['audit-after-failure']}, evaluator mismatches ${b['evaluator-mismatch']}, ` +
       `attributes dropping data ${b['projection-drops-data']} (filters refused by a documented limit: ${c.refusedByLimit}); ` +
+      `writes ${this.writes.ok}/${this.writes.total} succeeded (meant valid: ${this.writes.validOk}/${this.writes.valid}); ` +
       `statuses ${Object.entries(c.statuses)
         .filter(([p]) => p !== 'seed' && !p.endsWith('(shrinking)'))
         .map(([p, h]) => `${p} {${Object.entries(h).map(([k, n]) => `${k}: ${n}`).join(', ')}}`)
@@ -821,6 +870,10 @@ export type RawBody =
 
 export interface WriteCase {
   kind: 'User' | 'Group' | 'Agent';
+  /** a write meant to succeed: admin token, the valid edits only (no mutation, raw body or quirk) */
+  valid: boolean;
+  /** edits that keep the resource valid (arbitraries.ts validEdit); applied first in every case */
+  edits: ValidEdit[];
   method: 'POST' | 'PUT' | 'PATCH';
   token: TokenKind;
   mutations: BodyMutation[];
@@ -843,6 +896,50 @@ function validishValue(ids: KnownIds): fc.Arbitrary<unknown> {
     fc.constantFrom(...ids.entitlements).map((value) => [{ value }]),
     fc.constant([{ value: 'x@example.com', type: 'work' }]),
   );
+}
+
+function withoutMeta(r: Json): Json {
+  const { meta: _meta, ...rest } = r;
+  return rest;
+}
+
+/** A ValidEdit applied to a whole body (POST, PUT), as the PATCH operation would change it. */
+function applyEdit(body: Json, e: ValidEdit): void {
+  const filtered = /^([^[]+)\[(\w+) eq "([^"]*)"\]$/.exec(e.path);
+  if (filtered) {
+    const [, attr, sub, v] = filtered as unknown as [string, string, string, string];
+    const cur = body[attr];
+    if (Array.isArray(cur)) {
+      const left = cur.filter((x) => !(typeof x === 'object' && x !== null && (x as Json)[sub] === v));
+      if (left.length) body[attr] = left;
+      else delete body[attr];
+    }
+    return;
+  }
+  if (e.op === 'remove') {
+    const [attr, sub] = e.path.startsWith('urn:') ? [e.path, undefined] : (e.path.split('.', 2) as [string, string | undefined]);
+    if (sub === undefined) {
+      if (e.path.startsWith('urn:')) {
+        const colon = e.path.lastIndexOf(':');
+        const ext = body[e.path.slice(0, colon)];
+        if (typeof ext === 'object' && ext !== null) delete (ext as Json)[e.path.slice(colon + 1)];
+      } else delete body[attr];
+    }
+    return;
+  }
+  if (e.op === 'add' && Array.isArray(e.value)) {
+    // add to a multi-valued attribute appends (RFC 7644 §3.5.2.1)
+    const colon = e.path.startsWith('urn:') ? e.path.lastIndexOf(':') : -1;
+    const holder = colon > 0 ? ((body[e.path.slice(0, colon)] ??= {}) as Json) : body;
+    const attr = colon > 0 ? e.path.slice(colon + 1) : e.path;
+    const cur = holder[attr];
+    const have = Array.isArray(cur) ? cur : [];
+    const valueOf = (x: unknown) => (typeof x === 'object' && x !== null ? String((x as Json).value).toLowerCase() : undefined);
+    const known = new Set(have.map(valueOf));
+    holder[attr] = [...have, ...(e.value as unknown[]).filter((x) => !known.has(valueOf(x)))];
+    return;
+  }
+  applyMutation(body, { kind: 'set', path: e.path, value: e.value });
 }
 
 function applyMutation(body: Json, m: BodyMutation): void {
