@@ -80,6 +80,18 @@ function serverEntry(): string[] {
  * and fold every agent's JSON and pattern-match it up to ten times. Random patterns match nothing, so
  * the cost is the scan, not the rendering of results.
  */
+const EXPENSIVE_FILTERS = '4 clients send expensive filters';
+const PROSE_BODY = 'POST /Agents, 1 MB prose description ending in a secret';
+const ADVERSARIAL_BODY = 'POST /Agents, 1 MB adversarial description ending in a secret';
+const PROSE = 'The agent reconciles invoices against purchase orders and flags mismatches for review. ';
+
+/** An agent whose description is ~1 MB of prose or of "eyJ" (the start of a JWT), ending in an API key. */
+function bigAgent(sponsor: string, kind: 'prose' | 'adversarial'): string {
+  const body = agentData(0, sponsor);
+  const filler = kind === 'prose' ? PROSE.repeat(Math.floor(990_000 / PROSE.length)) : 'eyJ'.repeat(330_000);
+  return JSON.stringify({ ...body, agentUserName: `big-${Math.random().toString(36).slice(2, 10)}`, description: `${filler} sk-${'Ab3'.repeat(12)}` });
+}
+
 function expensiveFilter(i: number): string {
   const r = () => Math.random().toString(36).slice(2, 8);
   const G = GOVERNANCE_URN;
@@ -274,29 +286,27 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
     };
 
     await m('GET /Agents/{id}', { requests: 1e9, request: () => ({ method: 'GET', path: `${P}/Agents/${pick(ids)}`, headers: auth }) });
-    // Isolation: one client's GET by id, alone and then beside 4 clients sending expensive filters.
+    // Isolation: one client's GET by id, alone and then beside hostile clients; the p99 ratio of the
+    // two is the target (issue 10: a heavy request must not stall everyone else).
     const getById = { concurrency: 1, requests: 1e9, request: () => ({ method: 'GET', path: `${P}/Agents/${pick(ids)}`, headers: auth }) };
-    if (!only || /expensive|isolation/.test(only)) {
-      phases.push(await measure(pid, kind, n, 'GET by id, 1 client, unloaded', getById, base));
+    let unloadedMeasured = false;
+    const isolation = async (tag: string, heavyName: string, clients: number, heavyRequest: LoadSpec['request'], ok: (s: number) => boolean) => {
+      if (only && !new RegExp(`${tag}|isolation`).test(only)) return;
+      if (!unloadedMeasured) {
+        phases.push(await measure(pid, kind, n, 'GET by id, 1 client, unloaded', getById, base));
+        unloadedMeasured = true;
+      }
       const warmMs = 500;
       const heavyCpu0 = cpuMs(pid);
-      const heavy = runLoad({
-        url: base,
-        concurrency: 4,
-        requests: 1e9,
-        durationMs: seconds * 1000 + warmMs,
-        request: (i) => ({ method: 'GET', path: q(expensiveFilter(i)), headers: auth }),
-        // past the statement time limit (large N) the answer is 400 "filter too expensive": still an answer
-        ok: (s) => s === 200 || s === 400,
-      });
+      const heavy = runLoad({ url: base, concurrency: clients, requests: 1e9, durationMs: seconds * 1000 + warmMs, request: heavyRequest, ok });
       await new Promise((r) => setTimeout(r, warmMs));
-      phases.push(await measure(pid, kind, n, 'GET by id, 1 client, while 4 clients send expensive filters', getById, base));
+      phases.push(await measure(pid, kind, n, `GET by id, 1 client, while ${heavyName}`, getById, base));
       const h = await heavy;
       const sorted = h.latencies.sort((a, b) => a - b);
       phases.push({
         store: kind,
         n,
-        name: 'expensive filters (4 clients, cost 100)',
+        name: heavyName,
         count: h.count,
         errors: h.errors,
         reqPerSec: (h.count / h.elapsedMs) * 1000,
@@ -304,8 +314,15 @@ async function benchStore(kind: string, n: number, bare: Phase): Promise<Phase[]
         p99: percentile(sorted, 99),
         cpuMsPerReq: (cpuMs(pid) - heavyCpu0) / Math.max(1, h.count),
       });
-      if (h.errors) console.error(`  expensive filters: ${h.errors} errors, first: ${h.firstError}`);
-    }
+      if (h.errors) console.error(`  ${heavyName}: ${h.errors} errors, first: ${h.firstError}`);
+    };
+    // past the statement time limit (large N) the answer is 400 "filter too expensive": still an answer
+    await isolation('expensive', EXPENSIVE_FILTERS, 4, (i) => ({ method: 'GET', path: q(expensiveFilter(i)), headers: auth }), (s) => s === 200 || s === 400);
+    // The secret scanner is linear: ~1 MB of text built to make a backtracking pattern quadratic
+    // ("eyJ" repeated) costs about what ~1 MB of prose costs. Both end in an API key, so every
+    // request is scanned to its end and refused (400): nothing is stored.
+    await m(PROSE_BODY, { concurrency: 1, requests: 1e9, request: () => ({ method: 'POST', path: `${P}/Agents`, headers: auth, body: bigAgent(sponsor, 'prose') }), ok: (st) => st === 400 });
+    await m(ADVERSARIAL_BODY, { concurrency: 1, requests: 1e9, request: () => ({ method: 'POST', path: `${P}/Agents`, headers: auth, body: bigAgent(sponsor, 'adversarial') }), ok: (st) => st === 400 });
     await m('filter agentUserName eq', { requests: 1e9, request: () => ({ method: 'GET', path: q(`agentUserName eq "agent-${rnd(n)}"`), headers: auth }) });
     await m('filter entitlements[value eq] (100)', {
       requests: 1e9,
@@ -437,9 +454,14 @@ async function main(): Promise<void> {
       const byId = get(s, n, 'GET /Agents/{id}');
       if (byId) console.log(`  ${s} ${n}: GET by id ${fmt(byId.reqPerSec / bare.reqPerSec, 2)}× bare req/s (target ≥ 0.6)`);
       const alone = get(s, n, 'GET by id, 1 client, unloaded');
-      const loaded = get(s, n, 'GET by id, 1 client, while 4 clients send expensive filters');
+      const loaded = get(s, n, `GET by id, 1 client, while ${EXPENSIVE_FILTERS}`);
       if (alone && loaded) {
-        console.log(`  ${s} ${n}: GET by id p99 while 4 clients send expensive filters ${fmt(loaded.p99, 2)} ms ÷ unloaded ${fmt(alone.p99, 2)} ms = ${fmt(loaded.p99 / alone.p99, 2)} (target ≤ 3)`);
+        console.log(`  ${s} ${n}: GET by id p99 while ${EXPENSIVE_FILTERS} ${fmt(loaded.p99, 2)} ms ÷ unloaded ${fmt(alone.p99, 2)} ms = ${fmt(loaded.p99 / alone.p99, 2)} (target ≤ 3)`);
+      }
+      const prose = get(s, n, PROSE_BODY);
+      const adversarial = get(s, n, ADVERSARIAL_BODY);
+      if (prose && adversarial) {
+        console.log(`  ${s} ${n}: 1 MB adversarial body p50 ${fmt(adversarial.p50, 2)} ms ÷ 1 MB prose body ${fmt(prose.p50, 2)} ms = ${fmt(adversarial.p50 / prose.p50, 2)} (target ≤ 2: the scan is linear)`);
       }
       const cur = get(s, n, 'list page 100, cursor (random depth)');
       if (cur) console.log(`  ${s} ${n}: cursor page of 100 p50 ${fmt(cur.p50, 2)} ms (target < 10)`);
