@@ -32,6 +32,6 @@ export default {
   htmlReporter: { fileName: `reports/mutation/${tag}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0, reportMutants: false },
   thresholds: { high: 85, low: 75, break: null },
-  tempDirName: '.stryker-tmp',
+  tempDirName: `.stryker-tmp/${tag}`, // one per scope: runs of different scopes may overlap
   cleanTempDir: 'always',
 };
