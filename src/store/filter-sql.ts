@@ -45,14 +45,22 @@ function notStored(name: string, def: AttributeDefinition): never {
 }
 
 /**
- * The elements of an array at `segments` of `column` under another alias than the dialect's `je`,
- * for an array nested in an element (`actionPolicies.approvers`): from-clause and element text.
+ * The values of one attribute path, as SQL: either one expression of the row (`from` undefined), or
+ * one row per value of a FROM source (`from`), for multi-valued attributes and for multi-valued
+ * sub-attributes (`memoryPolicy.retains`: the elements of one array; `actionPolicies.approvers`: the
+ * elements of an array in each element of another). `scalar` is typed (and folded when the attribute
+ * folds), `text` the raw text for presence. evaluate.ts valuesOf() lists the same values.
  */
-function elementsAs(d: SqlDialect, column: string, segments: string[], alias: string): { from: string; text: string } {
-  return {
-    from: d.elements(column, segments).replace(/\bje(\(value\))?$/, (_m, v: string | undefined) => `${alias}${v ?? ''}`),
-    text: d.elementText(undefined).replace(/\bje\./g, `${alias}.`),
-  };
+interface Values {
+  from?: string;
+  scalar: string;
+  text: string;
+}
+
+/** The values of a multi-valued simple attribute or sub-attribute at `segments` of `column` (alias `alias`). */
+function arrayValues(d: SqlDialect, column: string, segments: string[], def: AttributeDefinition, alias: string): Values {
+  const e = d.elementScalar(undefined, def, alias);
+  return { from: d.elements(column, segments, alias), scalar: foldable(def) ? d.fold(e) : e, text: d.elementText(undefined, alias) };
 }
 
 /** SQL of "this raw text is a present value" (evaluate.ts isPresent() for a simple value). */
@@ -86,6 +94,7 @@ interface Target {
   multi: boolean;
   arraySegments?: string[]; // path to the array (multi-valued)
   elementSub?: string; // sub-attribute inside each element
+  nestedSub?: string; // a multi-valued sub-attribute inside each element: its values are compared
   mvKey?: string; // resource_values.attr when indexed
   column?: string; // a real column (id, created, last_modified)
 }
@@ -116,6 +125,9 @@ export class SqlFilterTranslator {
    * The sort key expression of a sortBy attribute and the JS type of its values (for cursors).
    * RFC 7644 §3.4.2.3: a singular attribute sorts by its value, a multi-valued one by its primary
    * (else first) value, a complex one must name a sub-attribute (we read `value` when it has one).
+   * A multi-valued sub-attribute sorts by its first value: `memoryPolicy.retains` by the first
+   * element of the array, `actionPolicies.approvers` by the first approver of the primary (else
+   * first) policy that has one.
    * Attributes that are not stored (computed `groups`, meta.resourceType, meta.location) or complex
    * without a `value` are not sortable: 400 invalidValue, on every store alike.
    */
@@ -143,6 +155,7 @@ export class SqlFilterTranslator {
     let expr: string;
     if (t.column) expr = t.column;
     else if (!t.multi) expr = valueExpr(d, ROW, t.segments, t.def);
+    else if (t.nestedSub !== undefined) expr = d.primaryOrFirst(ROW, t.arraySegments ?? [], t.nestedSub, t.def, foldable(t.def), true);
     else expr = d.primaryOrFirst(ROW, t.arraySegments ?? [], t.elementSub, t.def, foldable(t.def));
     // text sorts in code point order on every store (PostgreSQL would use the database collation)
     return { expr: kind === 'string' || kind === 'dateTime' ? d.binaryOrder(expr) : expr, kind };
@@ -248,15 +261,13 @@ export class SqlFilterTranslator {
     if (!a.multiValued) {
       const conds = subs.map((s) => {
         if (!s.multiValued) return presentText(d.text(ROW, [...base, s.name]));
-        const e = elementsAs(d, ROW, [...base, s.name], 'je');
-        return `EXISTS (SELECT 1 FROM ${e.from} WHERE ${presentText(e.text)})`;
+        return `EXISTS (SELECT 1 FROM ${d.elements(ROW, [...base, s.name], 'je')} WHERE ${presentText(d.elementText(undefined, 'je'))})`;
       });
       return `(${conds.join(' OR ')})`;
     }
     const conds = subs.map((s) => {
       if (!s.multiValued) return presentText(d.elementText(s.name));
-      const e = elementsAs(d, 'je.value', [s.name], 'je2');
-      return `EXISTS (SELECT 1 FROM ${e.from} WHERE ${presentText(e.text)})`;
+      return `EXISTS (SELECT 1 FROM ${d.elements('je.value', [s.name], 'je2')} WHERE ${presentText(d.elementText(undefined, 'je2'))})`;
     });
     return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, base)} WHERE ${conds.join(' OR ')}))`;
   }
@@ -288,12 +299,13 @@ export class SqlFilterTranslator {
       inner,
       subs,
       (sub) => {
-        if (sub.name === 'value') return 'v.id';
-        if (sub.name === 'display' && displayDef) return valueExpr(d, 'g.data', ['displayName'], { ...sub, caseExact: displayDef.caseExact });
-        if (sub.name === 'type') return `'direct'`;
+        if (sub.name === 'value') return { scalar: 'v.id', text: 'v.id' };
+        if (sub.name === 'display' && displayDef) {
+          return { scalar: valueExpr(d, 'g.data', ['displayName'], { ...sub, caseExact: displayDef.caseExact }), text: d.text('g.data', ['displayName']) };
+        }
+        if (sub.name === 'type') return { scalar: `'direct'`, text: `'direct'` };
         throw invalidFilter(`groups.${sub.name} cannot be used in a filter`);
       },
-      (sub) => (sub.name === 'value' ? 'v.id' : sub.name === 'display' ? d.text('g.data', ['displayName']) : `'direct'`),
       params,
     );
     return `(EXISTS (SELECT 1 FROM resource_values v JOIN resources g ON g.type = 'Group' AND g.id = v.id WHERE ${member} AND v.value = ${d.fold('r.id')} AND ${cond}))`;
@@ -338,6 +350,14 @@ export class SqlFilterTranslator {
       if (!value) throw invalidFilter(`"${pathKey(path)}" is complex: name one of its sub-attributes`);
       def = value;
       sub = 'value';
+    }
+    if (r.attribute.multiValued && r.subAttribute?.multiValued && sub !== undefined) {
+      // an array in each element (`actionPolicies.approvers`): ANY value of ANY element
+      return { def, segments: [], multi: true, arraySegments: base, nestedSub: sub };
+    }
+    if (r.subAttribute?.multiValued && sub !== undefined) {
+      // an array in the one value of a single-valued complex attribute (`memoryPolicy.retains`)
+      return { def, segments: [], multi: true, arraySegments: [...base, sub] };
     }
     if (r.attribute.multiValued) {
       const key = (r.extension ? `${r.schema}:${r.attribute.name}` : r.attribute.name) + (sub ? `.${sub}` : '');
@@ -407,9 +427,20 @@ export class SqlFilterTranslator {
       const cond = this.#cmp('v.value', t.def, op, value, params);
       return `(r.id IN (SELECT v.id FROM resource_values v WHERE v.type = ${this.#typeLiteral} AND v.attr = '${t.mvKey}' AND ${cond}))`;
     }
-    const elem = d.elementScalar(t.elementSub, t.def);
-    const cond = this.#cmp(foldable(t.def) ? d.fold(elem) : elem, t.def, op, value, params);
-    return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, t.arraySegments ?? [])} WHERE ${cond}))`;
+    const v = this.#values(t);
+    return `(EXISTS (SELECT 1 FROM ${v.from} WHERE ${this.#cmp(v.scalar, t.def, op, value, params)}))`;
+  }
+
+  /** The values of a multi-valued target: one row per element (per element of each element's array, for nestedSub). */
+  #values(t: Target): Required<Values> {
+    const d = this.#d;
+    const outer = d.elements(ROW, t.arraySegments ?? []);
+    if (t.nestedSub !== undefined) {
+      const inner = arrayValues(d, 'je.value', [t.nestedSub], t.def, 'je2');
+      return { from: `${outer}, ${inner.from ?? ''}`, scalar: inner.scalar, text: inner.text };
+    }
+    const e = d.elementScalar(t.elementSub, t.def);
+    return { from: outer, scalar: foldable(t.def) ? d.fold(e) : e, text: d.elementText(t.elementSub) };
   }
 
   #present(t: Target): string {
@@ -419,8 +450,8 @@ export class SqlFilterTranslator {
       const raw = d.text(ROW, t.segments);
       return `(${raw} IS NOT NULL AND ${raw} <> '' AND ${raw} <> '{}')`;
     }
-    const e = d.elementText(t.elementSub);
-    return `(EXISTS (SELECT 1 FROM ${d.elements(ROW, t.arraySegments ?? [])} WHERE ${e} IS NOT NULL AND ${e} <> ''))`;
+    const v = this.#values(t);
+    return `(EXISTS (SELECT 1 FROM ${v.from} WHERE ${presentText(v.text)}))`;
   }
 
   #valuePath(path: AttrPath, inner: Filter, params: unknown[]): string {
@@ -437,8 +468,10 @@ export class SqlFilterTranslator {
       const cond = this.#inner(
         inner,
         subs,
-        (sub) => valueExpr(d, ROW, [...base, sub.name], sub),
-        (sub) => d.text(ROW, [...base, sub.name]),
+        (sub) =>
+          sub.multiValued
+            ? arrayValues(d, ROW, [...base, sub.name], sub, 'je')
+            : { scalar: valueExpr(d, ROW, [...base, sub.name], sub), text: d.text(ROW, [...base, sub.name]) },
         params,
       );
       return `(${d.isObject(ROW, base)} AND ${cond})`;
@@ -449,10 +482,11 @@ export class SqlFilterTranslator {
       inner,
       subs,
       (sub) => {
+        // a multi-valued sub-attribute (`actionPolicies[approvers eq "x"]`): the array in this element
+        if (sub.multiValued) return arrayValues(d, 'je.value', [sub.name], sub, 'je2');
         const e = d.elementScalar(sub.name, sub);
-        return foldable(sub) ? d.fold(e) : e;
+        return { scalar: foldable(sub) ? d.fold(e) : e, text: d.elementText(sub.name) };
       },
-      (sub) => d.elementText(sub.name),
       existsParams,
     );
     const exists = `EXISTS (SELECT 1 FROM ${d.elements(ROW, base)} WHERE ${cond})`;
@@ -476,8 +510,7 @@ export class SqlFilterTranslator {
   #inner(
     f: Filter,
     subs: readonly AttributeDefinition[],
-    exprOf: (sub: AttributeDefinition) => string,
-    textOf: (sub: AttributeDefinition) => string,
+    valuesOf: (sub: AttributeDefinition) => Values,
     params: unknown[],
   ): string {
     const find = (p: AttrPath) => {
@@ -487,17 +520,23 @@ export class SqlFilterTranslator {
       if (isComputed(s)) notStored(p.attr, s);
       return s;
     };
+    // a multi-valued sub-attribute matches when ANY of its values does (evaluate.ts valuesOf())
+    const any = (v: Values, cond: string) => (v.from === undefined ? `(${cond})` : `(EXISTS (SELECT 1 FROM ${v.from} WHERE ${cond}))`);
     const present = (s: AttributeDefinition) => {
-      const t = textOf(s);
-      return `(${t} IS NOT NULL AND ${t} <> '')`;
+      const v = valuesOf(s);
+      return any(v, presentText(v.text));
+    };
+    const compare = (s: AttributeDefinition, op: CompareOp, value: FilterValue) => {
+      const v = valuesOf(s);
+      return any(v, this.#cmp(v.scalar, s, op, value, params));
     };
     switch (f.kind) {
       case 'and':
-        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, textOf, params)).join(' AND ')})`;
+        return `(${f.filters.map((x) => this.#inner(x, subs, valuesOf, params)).join(' AND ')})`;
       case 'or':
-        return `(${f.filters.map((x) => this.#inner(x, subs, exprOf, textOf, params)).join(' OR ')})`;
+        return `(${f.filters.map((x) => this.#inner(x, subs, valuesOf, params)).join(' OR ')})`;
       case 'not':
-        return this.#not(this.#inner(f.filter, subs, exprOf, textOf, params));
+        return this.#not(this.#inner(f.filter, subs, valuesOf, params));
       case 'present':
         return present(find(f.path));
       case 'compare': {
@@ -507,8 +546,8 @@ export class SqlFilterTranslator {
           if (f.op === 'ne') return present(s);
           throw invalidFilter(`operator "${f.op}" cannot compare with null`);
         }
-        if (f.op === 'ne') return this.#not(`(${this.#cmp(exprOf(s), s, 'eq', f.value, params)})`);
-        return `(${this.#cmp(exprOf(s), s, f.op, f.value, params)})`;
+        if (f.op === 'ne') return this.#not(compare(s, 'eq', f.value));
+        return compare(s, f.op, f.value);
       }
       case 'valuePath':
         throw invalidFilter('a value filter cannot be nested in another');
@@ -540,7 +579,7 @@ function indexableEquality(
   for (const c of candidates) {
     if (c.kind !== 'compare' || c.op !== 'eq' || c.value === null || c.path.sub || c.path.uri) continue;
     const sub = subs.find((s) => s.name.toLowerCase() === c.path.attr.toLowerCase());
-    if (sub && (sub.type === 'string' || sub.type === 'reference')) return { sub, value: c.value };
+    if (sub && !sub.multiValued && (sub.type === 'string' || sub.type === 'reference')) return { sub, value: c.value };
   }
   return undefined;
 }

@@ -9,14 +9,31 @@ export interface SqlDialect {
   scalar(column: string, segments: string[], def: AttributeDefinition): string;
   /** The raw text (or JSON text) at a path, for presence checks. */
   text(column: string, segments: string[]): string;
-  /** A FROM source over the elements of an array, aliased `je` with a column `value`. */
-  elements(column: string, segments: string[]): string;
+  /**
+   * A FROM source over the elements of an array, aliased `alias` (default `je`) with a column
+   * `value`. `column` may be another source's `je.value`, for an array nested in an element
+   * (`actionPolicies.approvers`).
+   */
+  elements(column: string, segments: string[], alias?: string): string;
   /** One element's sub-attribute (or the element itself when `sub` is undefined), typed. */
-  elementScalar(sub: string | undefined, def: AttributeDefinition): string;
+  elementScalar(sub: string | undefined, def: AttributeDefinition, alias?: string): string;
   /** The raw text of one element's sub-attribute (or the element), for presence checks. */
-  elementText(sub: string | undefined): string;
-  /** The primary-else-first value of a multi-valued attribute (RFC 7644 §3.4.2.3 sorting). */
-  primaryOrFirst(column: string, segments: string[], sub: string | undefined, def: AttributeDefinition, fold: boolean): string;
+  elementText(sub: string | undefined, alias?: string): string;
+  /**
+   * The primary-else-first value of a multi-valued attribute (RFC 7644 §3.4.2.3 sorting): `sub` of
+   * the primary (else first) element, or the first element itself when `sub` is undefined. With
+   * `nested`, `sub` is itself multi-valued (`actionPolicies.approvers`): the first value of `sub`
+   * in the primary (else first) element that has one, i.e. the first of the values the filter
+   * evaluator lists for the path, primary element first.
+   */
+  primaryOrFirst(
+    column: string,
+    segments: string[],
+    sub: string | undefined,
+    def: AttributeDefinition,
+    fold: boolean,
+    nested?: boolean,
+  ): string;
   /** Whether the JSON at a path is an object. */
   isObject(column: string, segments: string[]): string;
   /**
@@ -47,12 +64,19 @@ export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   scalar: (column, segments) => `json_extract(${column}, '${sqliteJsonPath(segments)}')`,
   text: (column, segments) => `json_extract(${column}, '${sqliteJsonPath(segments)}')`,
-  elements: (column, segments) => `json_each(${column}, '${sqliteJsonPath(segments)}') je`,
-  elementScalar: (sub) => (sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`),
-  elementText: (sub) => (sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`),
-  primaryOrFirst(column, segments, sub, _def, fold) {
+  elements: (column, segments, alias = 'je') => `json_each(${column}, '${sqliteJsonPath(segments)}') ${alias}`,
+  elementScalar: (sub, _def, alias = 'je') => (sub === undefined ? `${alias}.value` : `json_extract(${alias}.value, '${sqliteJsonPath([sub])}')`),
+  elementText: (sub, alias = 'je') => (sub === undefined ? `${alias}.value` : `json_extract(${alias}.value, '${sqliteJsonPath([sub])}')`),
+  primaryOrFirst(column, segments, sub, _def, fold, nested) {
+    const from = `json_each(${column}, '${sqliteJsonPath(segments)}') je`;
+    // `$.primary` only of object elements: json_extract() of a plain string element is an error
+    const primary = `CASE je.type WHEN 'object' THEN coalesce(json_extract(je.value, '$.primary'), 0) ELSE 0 END`;
+    if (nested && sub !== undefined) {
+      const v = fold ? 'scim_fold(je2.value)' : 'je2.value';
+      return `(SELECT ${v} FROM ${from}, json_each(je.value, '${sqliteJsonPath([sub])}') je2 WHERE je.type = 'object' ORDER BY ${primary} DESC, je.key, je2.key LIMIT 1)`;
+    }
     const v = sub === undefined ? 'je.value' : `json_extract(je.value, '${sqliteJsonPath([sub])}')`;
-    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM json_each(${column}, '${sqliteJsonPath(segments)}') je ORDER BY coalesce(json_extract(je.value, '$.primary'), 0) DESC, je.key LIMIT 1)`;
+    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM ${from} ORDER BY ${primary} DESC, je.key LIMIT 1)`;
   },
   isObject: (column, segments) => `json_type(${column}, '${sqliteJsonPath(segments)}') = 'object'`,
   fold: (expr) => `scim_fold(${expr})`,
@@ -88,12 +112,19 @@ export const postgresDialect: SqlDialect = {
   name: 'postgres',
   scalar: (column, segments, def) => pgCast(`(${column} #>> ${pgPath(segments)})`, def),
   text: (column, segments) => `(${column} #>> ${pgPath(segments)})`,
-  elements: (column, segments) => `jsonb_array_elements(${column} #> ${pgPath(segments)}) AS je(value)`,
-  elementScalar: (sub, def) => pgCast(sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`, def),
-  elementText: (sub) => (sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`),
-  primaryOrFirst(column, segments, sub, def, fold) {
+  elements: (column, segments, alias = 'je') => `jsonb_array_elements(${column} #> ${pgPath(segments)}) AS ${alias}(value)`,
+  elementScalar: (sub, def, alias = 'je') => pgCast(sub === undefined ? `(${alias}.value #>> '{}')` : `(${alias}.value ->> '${sub}')`, def),
+  elementText: (sub, alias = 'je') => (sub === undefined ? `(${alias}.value #>> '{}')` : `(${alias}.value ->> '${sub}')`),
+  primaryOrFirst(column, segments, sub, def, fold, nested) {
+    const from = `jsonb_array_elements(${column} #> ${pgPath(segments)}) WITH ORDINALITY AS je(value, ord)`;
+    // `->> 'primary'` of a non-object element is NULL
+    const primary = `coalesce((je.value ->> 'primary')::boolean, false)`;
+    if (nested && sub !== undefined) {
+      const v = pgCast(`(je2.value #>> '{}')`, def);
+      return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM ${from}, jsonb_array_elements(je.value -> '${sub}') WITH ORDINALITY AS je2(value, ord) ORDER BY ${primary} DESC, je.ord, je2.ord LIMIT 1)`;
+    }
     const v = pgCast(sub === undefined ? `(je.value #>> '{}')` : `(je.value ->> '${sub}')`, def);
-    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM jsonb_array_elements(${column} #> ${pgPath(segments)}) WITH ORDINALITY AS je(value, ord) ORDER BY coalesce((je.value ->> 'primary')::boolean, false) DESC, je.ord LIMIT 1)`;
+    return `(SELECT ${fold ? `scim_fold(${v})` : v} FROM ${from} ORDER BY ${primary} DESC, je.ord LIMIT 1)`;
   },
   isObject: (column, segments) => `jsonb_typeof(${column} #> ${pgPath(segments)}) = 'object'`,
   fold: (expr) => `scim_fold(${expr})`,
