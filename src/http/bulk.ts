@@ -1,6 +1,7 @@
 // POST /Bulk (RFC 7644 §3.7): operations run in order through the same ResourceService as single
 // requests; `bulkId:x` in a path or in any string value refers to a resource created earlier in the
-// request (an operation whose reference is created later waits for it; unresolvable → 409).
+// request (an operation whose reference is created later waits for it; a reference to an operation
+// that failed, to an undefined bulkId, or in a cycle → 409 for that operation).
 
 import { invalidSyntax, invalidValue, ScimError } from '../scim/errors.js';
 import type { RequestContext, Scope } from '../resources/context.js';
@@ -111,21 +112,30 @@ export async function runBulk(
   const producers = new Set(ops.map((o) => o.bulkId).filter((x): x is string => x !== undefined));
   let pending = ops.map((_, i) => i);
   let errors = 0;
+  /** bulkIds of operations that failed: whatever refers to them fails too */
+  const failed = new Set<string>();
+  const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
 
   const fail = (i: number, op: BulkOp, e: ScimError) => {
     errors += 1;
+    if (op.bulkId) failed.add(op.bulkId);
     results[i] = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(e.status), response: e.toJSON() };
   };
 
   while (pending.length > 0) {
     const waiting: number[] = [];
     for (const i of pending) {
-      if (failOnErrors !== undefined && errors >= failOnErrors) break;
+      if (stopped()) break;
       const op = ops[i]!;
       const refs = [...references(op)];
       const unknown = refs.find((r) => !producers.has(r));
       if (unknown) {
         fail(i, op, new ScimError(409, `bulkId "${unknown}" is not defined in this request`, 'invalidValue'));
+        continue;
+      }
+      const broken = refs.find((r) => failed.has(r));
+      if (broken) {
+        fail(i, op, new ScimError(409, `bulkId "${broken}" refers to an operation that failed`, 'invalidValue'));
         continue;
       }
       if (refs.some((r) => !ids.has(r))) {
@@ -146,10 +156,15 @@ export async function runBulk(
       const res = results[i];
       if (op.bulkId && res?.location) ids.set(op.bulkId, res.location.slice(res.location.lastIndexOf('/') + 1));
     }
-    if (failOnErrors !== undefined && errors >= failOnErrors) break;
+    if (stopped()) break;
     if (waiting.length === pending.length) {
-      // No progress: the remaining operations refer to each other in a cycle, or to failed creates.
-      for (const i of waiting) fail(i, ops[i]!, new ScimError(409, 'bulkId references that cannot be resolved (a cycle, or a failed POST)', 'invalidValue'));
+      // No progress: the remaining operations refer to each other in a cycle (or wait on one).
+      // Each is an error of its own, counted against failOnErrors like any other.
+      for (const i of waiting) {
+        if (stopped()) break;
+        const unresolved = [...references(ops[i]!)].find((r) => !ids.has(r));
+        fail(i, ops[i]!, new ScimError(409, `bulkId "${unresolved ?? ''}" cannot be resolved: the operations refer to each other in a cycle`, 'invalidValue'));
+      }
       break;
     }
     pending = waiting;
