@@ -233,20 +233,18 @@ describe('production trust path in a child process', () => {
 });
 
 /**
- * Runs when this process started with NODE_EXTRA_CA_CERTS covering the emulator CA, i.e. when
- * vitest.config.ts has `globalSetup: ['test/emulators/graph/global-setup.ts']`: then production-style
- * code (global fetch, msal-node without a networkClient) works in-process.
+ * vitest.config.ts runs `test/emulators/graph/global-setup.ts`, so this process started with
+ * NODE_EXTRA_CA_CERTS covering the emulator CA, and production-style code (global fetch, msal-node
+ * without a networkClient) works in-process. Every Entra sync test relies on that; when the set-up
+ * breaks, this fails (it used to be skipped, hiding the breakage it exists to catch).
  */
-const startedTrusting = ((): boolean => {
-  try {
+describe('in-process trust via globalSetup', () => {
+  it('NODE_EXTRA_CA_CERTS names a bundle holding the emulator CA', () => {
     const file = process.env['NODE_EXTRA_CA_CERTS'];
-    return !!file && readFileSync(file, 'utf8').includes(readFileSync(defaultCaPath(), 'utf8').trim());
-  } catch {
-    return false;
-  }
-})();
+    expect(file, 'NODE_EXTRA_CA_CERTS is not set: is globalSetup test/emulators/graph/global-setup.ts in vitest.config.ts?').toBeTruthy();
+    expect(readFileSync(file ?? '', 'utf8'), `${file} does not hold the emulator CA`).toContain(readFileSync(defaultCaPath(), 'utf8').trim());
+  });
 
-describe.skipIf(!startedTrusting)('in-process trust via globalSetup', () => {
   it('global fetch and the default msal-node HTTP client trust the emulator', async () => {
     const cca = new ConfidentialClientApplication({
       auth: { clientId: emu.defaultClient.clientId, clientSecret: emu.defaultClient.clientSecret, authority: emu.authority, knownAuthorities: [emu.knownAuthority] },

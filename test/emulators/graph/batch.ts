@@ -135,7 +135,7 @@ export function runBatch(
         }, entry);
         if (faults.shouldDrop(info)) drop = true;
       }
-      faults.finish(entry, r.status);
+      faults.finish(entry, r.status, r);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(r.headers)) headers[titleCase(k)] = v;
       const out: { id: string; status: number; headers: Record<string, string>; body?: unknown } = { id: it.id, status: r.status, headers };

@@ -62,8 +62,12 @@ interface DropRule {
 export interface FailNextOptions {
   /** which operations this applies to; default: any top-level Graph request (not $batch items) */
   match?: RequestMatcher;
-  /** Retry-After seconds (default 1 for 429 and 503, none otherwise) */
-  retryAfter?: number;
+  /**
+   * Retry-After seconds (default 1 for 429 and 503, none otherwise); `null` sends no Retry-After at
+   * all, as some Graph services document for their 429s (learn.microsoft.com/graph/throttling:
+   * "fall back to an exponential backoff")
+   */
+  retryAfter?: number | null;
   code?: string;
   message?: string;
 }
@@ -96,6 +100,10 @@ export interface LogEntry {
   envelopeSeq?: number;
   /** identity of the request for retry detection */
   retryKey: string;
+  /** for a 2xx collection answer: how many items its `value` held (e.g. an empty tag lookup is `items: 0`) */
+  items?: number;
+  /** the Retry-After header sent with this answer, if any (seconds) */
+  retryAfter?: number;
 }
 
 export interface Counters {
@@ -183,7 +191,7 @@ export class Faults {
     private readonly writeLimit: () => { limit: number; windowMs: number } | null,
     private readonly onSetWriteLimit: (v: { limit: number; windowMs: number } | null) => void,
     private readonly onSetReplicationLag: (ms: number, indexMs?: number) => void,
-    private readonly onExpireDeltaTokens: () => void,
+    private readonly onExpireDeltaTokens: (status: 400 | 410) => void,
   ) {
     this.startedAt = clock();
   }
@@ -192,7 +200,7 @@ export class Faults {
 
   /** The next `count` matching operations fail with `status` (nothing is committed). */
   failNext(count: number, status: number, opts: FailNextOptions = {}): void {
-    const retryAfter = opts.retryAfter ?? (status === 429 || status === 503 ? 1 : undefined);
+    const retryAfter = opts.retryAfter === null ? undefined : (opts.retryAfter ?? (status === 429 || status === 503 ? 1 : undefined));
     this.failRules.push({
       remaining: count,
       status,
@@ -223,9 +231,14 @@ export class Faults {
     this.onSetReplicationLag(ms, indexMs);
   }
 
-  /** Every delta/skip token issued so far now yields 400 syncStateNotFound. */
-  expireDeltaTokens(): void {
-    this.onExpireDeltaTokens();
+  /**
+   * Every delta/skip token issued so far is invalidated. By default it then yields the documented
+   * `400 syncStateNotFound` (directory delta links, Microsoft 365 Dev blog 2020-07-03); with
+   * `{status: 410}` it yields `410 Gone` + `resyncRequired` (learn.microsoft.com/graph/errors and the
+   * delta-query overview: "the application must restart with a full synchronization").
+   */
+  expireDeltaTokens(opts: { status?: 400 | 410 } = {}): void {
+    this.onExpireDeltaTokens(opts.status ?? 400);
   }
 
   /** Removes pending failNext / drop / throttleFor rules (counters are kept). */
@@ -287,8 +300,12 @@ export class Faults {
     return entry;
   }
 
-  finish(entry: LogEntry, status: number): void {
+  finish(entry: LogEntry, status: number, answer?: { headers?: Record<string, string>; body?: unknown }): void {
     entry.status = status;
+    const value = (answer?.body as { value?: unknown } | undefined)?.value;
+    if (status >= 200 && status < 300 && Array.isArray(value)) entry.items = value.length;
+    const ra = answer?.headers?.['retry-after'] ?? answer?.headers?.['Retry-After'];
+    if (ra !== undefined && ra !== '') entry.retryAfter = Number(ra);
     if (status === 429) this.counters.throttled++;
     if (entry.write && status >= 200 && status < 300) this.counters.writes++;
   }

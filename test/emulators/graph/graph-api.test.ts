@@ -20,7 +20,10 @@ const AGENTS = '/v1.0/servicePrincipals/microsoft.graph.agentIdentity';
 const agent = (id: string): string => `/v1.0/servicePrincipals/${id}/microsoft.graph.agentIdentity`;
 
 beforeEach(async () => {
-  emu = await startGraphEmulator({ config: { writeRateLimit: null } });
+  // This file checks the shapes of requests and answers: it reads an object right after creating
+  // it, so replication and index lag are off here, and so is the write limit (it sends bursts).
+  // Lag and throttling have their own tests (realism.test.ts) and are on in every sync test.
+  emu = await startGraphEmulator({ config: { writeRateLimit: null, replicationLagMs: 0, indexLagMs: 0 } });
   graph = await connect(emu);
   blueprintAppId = String(emu.state.seedBlueprint({ displayName: 'agentroster', tags: ['blueprint:agentroster'] }).blueprint.data['appId']);
   ada = emu.state.seedUser({ displayName: 'Ada', userPrincipalName: 'ada@contoso.com', mail: 'ada.lovelace@contoso.com', employeeId: 'E1' });

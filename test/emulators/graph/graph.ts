@@ -48,7 +48,9 @@ export function injectedResponse(f: InjectedFailure, clientRequestId: string | u
   const [code, message] = INJECTED_CODES[f.status] ?? ['UnknownError', 'An injected failure.'];
   const headers: Record<string, string> = {};
   if (f.retryAfter !== undefined) headers['retry-after'] = String(f.retryAfter);
-  const err = new GraphError(f.status, f.code ?? code, (f.message ?? message).replace('{n}', String(f.retryAfter ?? 1)), undefined, headers);
+  // without a Retry-After the message does not name a wait either
+  const text = f.message ?? (f.retryAfter === undefined ? message.replace(/ Please try after \{n\} seconds\./, ' Please try again later.') : message);
+  const err = new GraphError(f.status, f.code ?? code, text.replace('{n}', String(f.retryAfter ?? 1)), undefined, headers);
   return graphErrorResponse(err, clientRequestId, randomUUID());
 }
 

@@ -31,7 +31,7 @@ export function handleLogin(
   const info = { target: 'token' as const, method, path, inBatch: false, clientId };
   const entry = faults.begin(info, req.query.toString(), { requestKey: `${form.get('grant_type') ?? ''} ${form.get('scope') ?? ''}` });
   const done = (r: LoginResponse): LoginResponse => {
-    faults.finish(entry, r.status);
+    faults.finish(entry, r.status, r);
     return r;
   };
   const correlationId = form.get('client-request-id') ?? req.query.get('client-request-id') ?? randomUUID();

@@ -2,11 +2,13 @@
  * Standalone Graph/Entra emulator for demos:  npx tsx test/emulators/graph/main.ts
  *
  * Env: GRAPH_EMULATOR_PORT (default 8443), GRAPH_EMULATOR_AUTHORITY_PORT (default 8444),
- *      GRAPH_EMULATOR_WRITES_PER_SECOND (default 20; 0 disables), GRAPH_EMULATOR_REPLICATION_LAG_MS (default 0).
+ *      GRAPH_EMULATOR_WRITES_PER_SECOND (default 20; 0 disables), GRAPH_EMULATOR_REPLICATION_LAG_MS (default 20),
+ *      GRAPH_EMULATOR_INDEX_LAG_MS (default 50).
  * Seeds a blueprint, two sponsors (a user and a Microsoft 365 group), an entitlement group and a
  * resource app with an app role, and prints the settings agentroster needs.
  */
 import { startGraphEmulator } from './server.js';
+import { DEFAULT_INDEX_LAG_MS, DEFAULT_REPLICATION_LAG_MS } from './store.js';
 
 const num = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -19,7 +21,8 @@ const emu = await startGraphEmulator({
   authorityPort: num('GRAPH_EMULATOR_AUTHORITY_PORT', 8444),
   config: {
     writeRateLimit: writes > 0 ? { limit: writes, windowMs: 1000 } : null,
-    replicationLagMs: num('GRAPH_EMULATOR_REPLICATION_LAG_MS', 0),
+    replicationLagMs: num('GRAPH_EMULATOR_REPLICATION_LAG_MS', DEFAULT_REPLICATION_LAG_MS),
+    indexLagMs: num('GRAPH_EMULATOR_INDEX_LAG_MS', DEFAULT_INDEX_LAG_MS),
   },
 });
 const { blueprint } = emu.state.seedBlueprint({ displayName: 'agentroster blueprint', appId: 'b1b1b1b1-0000-4000-8000-000000000001' });

@@ -2,23 +2,31 @@
  * The realism switches: throttling with Retry-After (top level and inside $batch) and the
  * early-retry counter, $batch limits and dependsOn, delta links, the replication race, and the
  * scriptable faults (failNext, throttleFor, dropResponseAfterCommit).
+ *
+ * The emulator runs on a clock the test moves (`advance`): windows, Retry-After deadlines and lags
+ * are judged on it, so no assertion here depends on how fast the machine is.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type GraphTestClient } from './harness.js';
 import { startGraphEmulator, type GraphEmulator } from './index.js';
-import type { DirectoryObject } from './store.js';
+import { DEFAULT_INDEX_LAG_MS, DEFAULT_REPLICATION_LAG_MS, defaultConfig, type DirectoryObject } from './store.js';
 
 let emu: GraphEmulator;
 let graph: GraphTestClient;
 let blueprintAppId: string;
 let ada: DirectoryObject;
+let now: number;
+/** moves the emulator's clock */
+const advance = (ms: number): void => {
+  now += ms;
+};
 
 const AGENTS = '/v1.0/servicePrincipals/microsoft.graph.agentIdentity';
 const agent = (id: string): string => `/v1.0/servicePrincipals/${id}/microsoft.graph.agentIdentity`;
 
 beforeEach(async () => {
-  emu = await startGraphEmulator();
+  now = Date.now();
+  emu = await startGraphEmulator({ clock: () => now });
   graph = await connect(emu);
   blueprintAppId = String(emu.state.seedBlueprint({ displayName: 'agentroster' }).blueprint.data['appId']);
   ada = emu.state.seedUser({ displayName: 'Ada', userPrincipalName: 'ada@contoso.com' });
@@ -61,7 +69,7 @@ describe('throttling', () => {
     expect(emu.counters.earlyRetries).toBe(1);
     expect(emu.counters.earlyRequests).toBeGreaterThanOrEqual(1);
     expect(emu.log.at(-1)).toMatchObject({ earlyRetry: true, status: 429 });
-    await sleep(Number(early.headers.get('retry-after')) * 1000 + 20);
+    advance(Number(early.headers.get('retry-after')) * 1000);
     const late = await graph.post(AGENTS, bodies[i]);
     expect(late.status).toBe(201);
     expect(emu.counters.earlyRetries).toBe(1);
@@ -73,9 +81,11 @@ describe('throttling', () => {
     const r = await graph.get(AGENTS);
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toBe('1');
-    await sleep(1050);
+    advance(990);
+    expect((await graph.get(AGENTS)).status).toBe(429);
+    advance(10);
     expect((await graph.get(AGENTS)).status).toBe(200);
-    expect(emu.counters.earlyRetries).toBe(0);
+    expect(emu.counters.earlyRetries).toBe(1); // the request 10 ms early
   });
 
   it('failNext(k, status) fails the next k matching requests without committing them', async () => {
@@ -90,6 +100,34 @@ describe('throttling', () => {
     expect(emu.counters.earlyRetries).toBe(2); // neither retry waited the Retry-After of 1 s
     expect(emu.state.agentIdentities()).toHaveLength(1);
     expect(emu.counters.injectedFailures).toBe(2);
+  });
+
+  it('failNext(k, 429, {retryAfter: null}) throttles without Retry-After (the documented backoff case)', async () => {
+    emu.faults.failNext(1, 429, { match: { method: 'GET' }, retryAfter: null });
+    const r = await graph.get(AGENTS);
+    expect(r.status).toBe(429);
+    expect(r.headers.get('retry-after')).toBeNull();
+    expect(r.body.error.code).toBe('Request_ThrottledTemporarily');
+    expect(r.body.error.message).not.toMatch(/\d+ seconds/);
+    expect(emu.log.at(-1)?.status).toBe(429);
+    expect(emu.log.at(-1)?.retryAfter).toBeUndefined();
+    // no deadline was given, so an immediate retry is neither early nor refused
+    expect((await graph.get(AGENTS)).status).toBe(200);
+    expect(emu.counters.earlyRetries).toBe(0);
+    expect(emu.counters.earlyRequests).toBe(0);
+    expect(emu.counters.throttled).toBe(1);
+  });
+
+  it('the request log tells an empty collection answer from a full one (items) and records Retry-After', async () => {
+    emu.faults.failNext(1, 503, { match: { method: 'GET' }, retryAfter: 2 });
+    await graph.get(AGENTS);
+    expect(emu.log.at(-1)).toMatchObject({ status: 503, retryAfter: 2 });
+    advance(2000);
+    await graph.get(AGENTS);
+    expect(emu.log.at(-1)).toMatchObject({ status: 200, items: 0 });
+    emu.state.seedAgentIdentity({ displayName: 'old', blueprintAppId, sponsorIds: [ada.id] });
+    await graph.get(AGENTS);
+    expect(emu.log.at(-1)).toMatchObject({ status: 200, items: 1 });
   });
 });
 
@@ -147,7 +185,7 @@ describe('$batch', () => {
     const retryNow = await graph.post('/v1.0/$batch', { requests: again });
     expect(retryNow.body.responses.map((x: { status: number }) => x.status)).toEqual([429, 429, 429]);
     expect(emu.counters.earlyRetries).toBe(3);
-    await sleep(1020);
+    advance(1000);
     const retryLater = await graph.post('/v1.0/$batch', { requests: again });
     expect(retryLater.body.responses.map((x: { status: number }) => x.status)).toEqual([201, 201, 201]);
     expect(emu.counters.earlyRetries).toBe(3);
@@ -180,6 +218,7 @@ describe('delta', () => {
     await graph.delete(agent(seeded[1]?.id ?? ''));
     emu.state.adminDelete(seeded[2]?.id ?? '');
     emu.state.adminPurge(seeded[2]?.id ?? '');
+    advance(DEFAULT_INDEX_LAG_MS); // the change feed trails writes by the index lag
     const changed: Array<{ id: string }> = [];
     let changes = await graph.get(deltaLink);
     changed.push(...changes.body.value);
@@ -210,6 +249,22 @@ describe('delta', () => {
     expect((await graph.get(`/v1.0/servicePrincipals/delta?$filter=displayName eq 'x'`)).status).toBe(400);
   });
 
+  it('expireDeltaTokens({status: 410}): old links answer 410 Gone resyncRequired; new rounds work', async () => {
+    const first = await graph.get('/v1.0/servicePrincipals/delta?$deltatoken=latest');
+    const link = first.body['@odata.deltaLink'] as string;
+    expect((await graph.get(link)).status).toBe(200);
+    emu.faults.expireDeltaTokens({ status: 410 });
+    const gone = await graph.get(link);
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe('resyncRequired');
+    expect(gone.body.error.innerError['request-id']).toBeDefined();
+    // a fresh round (the resync) gets a link that works
+    const again = await graph.get('/v1.0/servicePrincipals/delta?$deltatoken=latest');
+    expect((await graph.get(again.body['@odata.deltaLink'])).status).toBe(200);
+    // a forged token is still the documented 400
+    expect((await graph.get('/v1.0/servicePrincipals/delta?$deltatoken=garbage')).status).toBe(400);
+  });
+
   it('expires delta links after the configured lifetime (7 days by default)', async () => {
     let now = Date.now();
     const timed = await startGraphEmulator({ clock: () => now, tokenLifetimeSeconds: 30 * 86_400 });
@@ -229,22 +284,47 @@ describe('replication race and lost responses', () => {
     emu.faults.setReplicationLag(800);
     const group = emu.state.seedGroup({ displayName: 'Finance Readers' });
     const id = (await graph.post(AGENTS, newAgent('fresh', 'agentroster:fresh'))).body.id as string;
-    const createdAt = Date.now();
     expect((await graph.get(agent(id))).status).toBe(404);
     expect((await graph.patch(agent(id), { accountEnabled: false })).status).toBe(404);
     const member = await graph.post(`/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` });
     expect(member.status).toBe(400);
     expect(member.body.error.message).toBe(`Object with id ${id} not found`);
     expect((await graph.get(`${AGENTS}?$filter=tags/any(t:t eq 'agentroster:fresh')`)).body.value).toEqual([]);
-    await sleep(createdAt + 850 - Date.now());
+    advance(799);
+    expect((await graph.get(agent(id))).status).toBe(404);
+    advance(1);
     expect((await graph.get(agent(id))).status).toBe(200);
     expect((await graph.post(`/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` })).status).toBe(204);
     expect((await graph.get(`${AGENTS}?$filter=tags/any(t:t eq 'agentroster:fresh')`)).body.value).toHaveLength(1);
   });
 
+  it('is realistic by default: 20 writes/s, a new object briefly unreadable and missing from lists and tag filters', async () => {
+    expect(defaultConfig()).toMatchObject({
+      writeRateLimit: { limit: 20, windowMs: 1000 },
+      replicationLagMs: DEFAULT_REPLICATION_LAG_MS,
+      indexLagMs: DEFAULT_INDEX_LAG_MS,
+    });
+    expect(DEFAULT_REPLICATION_LAG_MS).toBeGreaterThan(0);
+    expect(DEFAULT_INDEX_LAG_MS).toBeGreaterThanOrEqual(DEFAULT_REPLICATION_LAG_MS);
+    const id = (await graph.post(AGENTS, newAgent('young', 'agentroster:young'))).body.id as string;
+    const byTag = `${AGENTS}?$filter=tags/any(t:t eq 'agentroster:young')&$select=id`;
+    expect((await graph.get(agent(id))).status).toBe(404);
+    expect((await graph.get(byTag)).body.value).toEqual([]);
+    advance(DEFAULT_REPLICATION_LAG_MS);
+    expect((await graph.get(agent(id))).status).toBe(200);
+    const ids = async (): Promise<string[]> => ((await graph.get(byTag)).body.value as Array<{ id: string }>).map((o) => o.id);
+    expect(await ids()).toEqual(DEFAULT_INDEX_LAG_MS > DEFAULT_REPLICATION_LAG_MS ? [] : [id]);
+    advance(DEFAULT_INDEX_LAG_MS - DEFAULT_REPLICATION_LAG_MS);
+    expect(await ids()).toEqual([id]);
+    // the 21st write inside one second is refused
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => graph.post(AGENTS, newAgent(`w${i}`))));
+    expect(burst.map((r) => r.status).filter((st) => st === 429)).toHaveLength(1);
+  });
+
   it('dropResponseAfterCommit commits the write and then closes the connection without a response', async () => {
     emu.faults.dropResponseAfterCommit({ method: 'POST', path: '/servicePrincipals/microsoft.graph.agentIdentity' });
     await expect(graph.post(AGENTS, newAgent('lost', 'agentroster:lost'))).rejects.toThrow(/fetch failed/);
+    advance(DEFAULT_INDEX_LAG_MS);
     const found = await graph.get(`${AGENTS}?$filter=tags/any(t:t eq 'agentroster:lost')&$select=id`);
     expect(found.body.value).toHaveLength(1);
     expect(emu.counters.droppedResponses).toBe(1);
@@ -255,6 +335,7 @@ describe('replication race and lost responses', () => {
 
   it('counts requests per method and path template', async () => {
     const id = (await graph.post(AGENTS, newAgent('c'))).body.id as string;
+    advance(DEFAULT_REPLICATION_LAG_MS);
     await graph.get(agent(id));
     await graph.get(agent(id));
     expect(emu.faults.count('POST', '/servicePrincipals/microsoft.graph.agentIdentity')).toBe(1);

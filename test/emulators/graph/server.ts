@@ -109,8 +109,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       config.replicationLagMs = ms;
       config.indexLagMs = indexMs ?? ms;
     },
-    () => {
+    (status) => {
       store.deltaGeneration++;
+      store.deltaInvalidStatus = status;
     },
   );
   const tls = { key: ca.serverKeyPem, cert: ca.serverCertPem };
@@ -210,7 +211,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
         response = graphErrorResponse(e, clientRequestId, randomUUID());
       }
     }
-    faults.finish(entry, response.status);
+    faults.finish(entry, response.status, response);
     if (drop) {
       faults.noteDropped(entry);
       req.socket.destroy();

@@ -82,10 +82,20 @@ export interface EmulatorConfig {
   verifiedDomains: string[];
 }
 
+/**
+ * Realistic by default: a new object is briefly invisible (replication) and lists, filters and delta
+ * trail writes (index), as the Agent ID FAQ and learn.microsoft.com/graph/aad-advanced-queries
+ * describe; writes are limited to Graph's 20 per second per app. The lags are tens of milliseconds
+ * (real ones are seconds) so that suites stay fast while every code path that must cope with them
+ * runs. A test that turns one off says why in a comment.
+ */
+export const DEFAULT_REPLICATION_LAG_MS = 20;
+export const DEFAULT_INDEX_LAG_MS = 50;
+
 export function defaultConfig(): EmulatorConfig {
   return {
-    replicationLagMs: 0,
-    indexLagMs: 0,
+    replicationLagMs: DEFAULT_REPLICATION_LAG_MS,
+    indexLagMs: DEFAULT_INDEX_LAG_MS,
     writeRateLimit: { limit: 20, windowMs: 1000 },
     agentIdentitiesPerBlueprint: 250,
     deltaTokenTtlMs: 7 * 86_400_000,
@@ -178,6 +188,8 @@ export class DirectoryStore {
   seq = 0;
   /** bumping this invalidates every delta token issued before */
   deltaGeneration = 1;
+  /** how a token of an older generation is refused: 400 syncStateNotFound (default) or 410 Gone resyncRequired */
+  deltaInvalidStatus: 400 | 410 = 400;
 
   constructor(
     readonly tenantId: string,
@@ -198,7 +210,8 @@ export class DirectoryStore {
       deletedDateTime: null,
     };
     this.objects.set(id, obj);
-    this.recordChange(obj);
+    // a seed is an old object: its creation is already behind the change feed's index lag
+    this.recordChange(obj, opts.seeded ? -Infinity : undefined);
     return obj;
   }
 
@@ -269,8 +282,8 @@ export class DirectoryStore {
   }
 
   /** Service principals feed servicePrincipals/delta. */
-  private recordChange(obj: DirectoryObject): void {
-    if (SP_KINDS.includes(obj.kind)) this.changes.push({ seq: ++this.seq, id: obj.id, atMs: this.clock() });
+  private recordChange(obj: DirectoryObject, atMs: number = this.clock()): void {
+    if (SP_KINDS.includes(obj.kind)) this.changes.push({ seq: ++this.seq, id: obj.id, atMs });
   }
 
   findUserByUpn(upn: string): DirectoryObject | undefined {

@@ -148,6 +148,10 @@ interface DeltaState {
 const syncStateNotFound = (): GraphError =>
   new GraphError(400, 'syncStateNotFound', 'The sync state generation is not found. The delta token is expired and data must be synchronized again.');
 
+/** learn.microsoft.com/graph/errors: 410 Gone, resyncRequired — the app must reset its sync state (our wording). */
+const resyncRequired = (): GraphError =>
+  new GraphError(410, 'resyncRequired', 'Resync required: the delta token is no longer valid. Replace local items with a full synchronization.');
+
 function deltaIdFilter(raw: string | null): string[] | undefined {
   if (raw === null) return undefined;
   const ids: string[] = [];
@@ -185,6 +189,7 @@ function delta(ctx: OpContext): GraphResponse {
   const raw = rawDelta ?? rawSkip;
   if (raw !== null) {
     const tok = signer.verify<DeltaState>(raw);
+    if (tok && tok.gen !== store.deltaGeneration && store.deltaInvalidStatus === 410) throw resyncRequired();
     if (!tok || tok.gen !== store.deltaGeneration || now - tok.iat > store.config.deltaTokenTtlMs) throw syncStateNotFound();
     state = tok;
     if (rawDelta !== null) {
