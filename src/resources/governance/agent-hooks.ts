@@ -437,7 +437,8 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
       const creds = credentialFacts(g, at, policy).status;
       if (creds === undefined) delete g.credentialStatus;
       else g.credentialStatus = creds;
-      const issues = complianceIssues(next, at, at, policy);
+      // inactivity (R05) is measured from the last activity or (re)activation, never from this write
+      const issues = complianceIssues(next, str(g.stateChangedAt) ?? at, at, policy);
       if (issues.length > 0) g.complianceIssues = issues;
       else delete g.complianceIssues;
       if (change.activation) {
