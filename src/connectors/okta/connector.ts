@@ -91,6 +91,9 @@ export interface LogEventLike {
 const ORDER: ChangeKind[] = ['create', 'delete', 'disable', 'enable', 'adopt', 'update', 'noop'];
 const stronger = (a: ChangeKind, b: ChangeKind): ChangeKind => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b);
 const ENABLED_STATUSES = new Set<string>(['ACTIVE', 'RECOVERY', 'PASSWORD_EXPIRED', 'LOCKED_OUT']);
+/** 403s that refuse a lifecycle call for the user's current status (not a permission): E0000038 "not
+ * allowed in the user's current status", E0000016 "the user is already active" */
+const STATUS_REFUSALS = new Set(['E0000038', 'E0000016']);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const OKTA_USER_ID = /^00u[A-Za-z0-9]{17}$/;
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
@@ -616,7 +619,8 @@ export class OktaConnector implements Connector {
         return true;
       } catch (e) {
         const f = oktaFailure(e);
-        if (!f || f.status === 429 || f.status === 401 || f.status === 403) throw toSyncError(e, `${action} user ${id}`, 'users');
+        // 403 is a missing permission, except the two status refusals Okta answers with 403
+        if (!f || f.status === 429 || f.status === 401 || (f.status === 403 && !STATUS_REFUSALS.has(f.code))) throw toSyncError(e, `${action} user ${id}`, 'users');
         const now = await this.#read(id, `reading user ${id} after a refused ${action}`);
         if (!now) throw new RemoteGoneError(id);
         if (now.status === to || (to === 'ACTIVE' && isEnabledStatus(now.status))) {
