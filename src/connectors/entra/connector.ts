@@ -209,7 +209,18 @@ export class EntraConnector implements Connector {
       }
       if (st.intent) {
         // a create of unknown outcome: make sure it left nothing behind
-        for (const o of await this.strategy.findOwn(d.id, signal)) await this.strategy.remove(o.remoteId, {}, signal);
+        const found = await this.strategy.findOwn(d.id, signal);
+        for (const o of found) await this.strategy.remove(o.remoteId, {}, signal);
+        // not visible (yet): the tag index trails writes, so an empty answer proves nothing until
+        // the confirmation window has passed; forgetting the intent now would leak the object
+        const waited = Date.now() - Date.parse(st.intent);
+        if (found.length === 0 && waited < this.#s.createConfirmMs) {
+          throw new RetryableError(
+            `the last create of agent ${d.id} got no answer and the object is not visible yet; waiting ${Math.ceil((this.#s.createConfirmMs - waited) / 1000)} s more before concluding there is nothing to delete`,
+            'outcomeUnknown',
+            this.#s.createConfirmMs - waited,
+          );
+        }
       }
       return { link: null, change: { kind: 'noop', details: [] }, objectType };
     }

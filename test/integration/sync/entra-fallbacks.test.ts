@@ -46,6 +46,7 @@ describe('application + service principal', () => {
     // disabled in Entra: found by delta (service principals have one), suspended here
     await h.entra.sync.runDelta(new AbortController().signal);
     h.emu.state.adminUpdate(sp1, { accountEnabled: false });
+    await h.settle(); // the change feed trails the change by the index lag
     await h.entra.sync.runDelta(new AbortController().signal);
     expect(((await h.ar.service.get('Agent', ids[0]!, ctx())).resource[GOV_URN] as Record<string, unknown>).lifecycleState).toBe('suspended');
 

@@ -16,7 +16,14 @@ const DAY = 86_400_000;
 
 describe('initial sync', () => {
   it('creates exactly one agent identity per agent, fills blueprints in order, and a second pass writes nothing', async () => {
-    h = await startHarness({ blueprints: 2, emulatorConfig: { agentIdentitiesPerBlueprint: 110 } });
+    // 150 agents: enough to fill a blueprint's quota and to need two pages (100 each) in the full
+    // compare. The write quota is raised tenfold on both sides only to keep this at ~2 s instead of
+    // ~13 s; pacing under Graph's real 20/s is proven by entra-faults "stays under the quota".
+    h = await startHarness({
+      blueprints: 2,
+      emulatorConfig: { agentIdentitiesPerBlueprint: 110, writeRateLimit: { limit: 200, windowMs: 1000 } },
+      env: { AGENTROSTER_ENTRA_WRITES_PER_SECOND: '200' },
+    });
     const sponsors = [await h.sponsor('ada'), await h.sponsor('grace'), await h.sponsor('linus')];
     const ids: string[] = [];
     for (let i = 0; i < 150; i++) ids.push(await h.agent(`fleet-${i}`, sponsors[i % 3]!.id));

@@ -29,6 +29,7 @@ async function activeAgent(hh: Harness, extra: Record<string, unknown> = {}): Pr
   const sponsor = await hh.sponsor(`sponsor-${randomUUID().slice(0, 6)}`);
   const id = await hh.agent(`agent-${randomUUID().slice(0, 6)}`, sponsor.id, { lifecycleState: 'active' }, extra);
   await hh.sync();
+  await hh.settle(); // Entra's lists show the new object only after its index lag
   await hh.entra.sync.runDelta(signal()); // first run: full compare + delta cursor from now
   return { id, remoteId: String(hh.remote(id)?.id), sponsor };
 }
@@ -38,6 +39,7 @@ describe('Entra decisions flow back', () => {
     h = await startHarness();
     const { id, remoteId } = await activeAgent(h);
     h.emu.state.adminUpdate(remoteId, { accountEnabled: false });
+    await h.settle(); // the change feed trails the change by the index lag
     const r = await h.entra.sync.runDelta(signal());
     expect(r.actions).toBe(1);
     const g = await gov(h, id);
@@ -90,6 +92,7 @@ describe('Entra decisions flow back', () => {
     expect(h.emu.state.live(remoteId)?.data.accountEnabled).toBe(false);
 
     h.emu.state.adminUpdate(remoteId, { accountEnabled: true });
+    await h.settle(); // the change feed trails the change by the index lag
     await h.entra.sync.runDelta(signal());
     expect((await gov(h, id)).lifecycleState).toBe('suspended');
     const flag = (await audit(h, id)).find((e) => e.action === 'sync.flag');
@@ -111,6 +114,7 @@ describe('Entra decisions flow back', () => {
     h = await startHarness();
     const { id, remoteId } = await activeAgent(h);
     h.emu.state.adminDelete(remoteId);
+    await h.settle(); // the change feed trails the change by the index lag
     await h.entra.sync.runDelta(signal());
     expect(await gov(h, id)).toMatchObject({ lifecycleState: 'suspended', stateReason: 'externalDisable' });
     expect((await audit(h, id)).at(-1)).toMatchObject({ actor: { client: 'entra' }, reason: expect.stringMatching(/deleted in entra/) });

@@ -1,7 +1,9 @@
 // A wired agentroster (in-memory SQLite) whose Entra connector talks to the Graph emulator over
 // HTTPS with the real @azure/msal-node — configured through AGENTROSTER_* variables exactly as in
 // production (NODE_EXTRA_CA_CERTS comes from the vitest globalSetup). Sync tunables are shrunk so
-// that retries and grace periods take milliseconds.
+// that retries and grace periods take milliseconds. The emulator is as realistic as its defaults:
+// Graph's 20 writes per second, replication and index lag (tens of ms); a test that raises the
+// quota or turns a lag off says why.
 
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -62,6 +64,8 @@ export interface Harness {
   /** the agent identity (or fallback object) of one agent in the emulator */
   remote(agentId: string): Record<string, unknown> | undefined;
   remotesOf(agentId: string): Record<string, unknown>[];
+  /** waits out the emulator's index lag: lists, tag filters and delta then show every change made so far */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,12 +85,12 @@ export async function emulatorEnv(emu: GraphEmulator, blueprints: string[]): Pro
     AGENTROSTER_SYNC_DELTA_INTERVAL_SECONDS: '0',
     AGENTROSTER_SYNC_FULL_COMPARE_INTERVAL_MINUTES: '0',
     AGENTROSTER_SYNC_LEASE_SECONDS: '30',
-    AGENTROSTER_ENTRA_WRITES_PER_SECOND: '200',
+    AGENTROSTER_ENTRA_WRITES_PER_SECOND: '20',
   };
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
-  const emu = o.emulator ?? (await startGraphEmulator({ config: { writeRateLimit: { limit: 200, windowMs: 1000 }, ...o.emulatorConfig } }));
+  const emu = o.emulator ?? (await startGraphEmulator({ config: { ...o.emulatorConfig } }));
   const blueprints = Array.from({ length: o.blueprints ?? 1 }, (_, i) => {
     const appId = randomUUID();
     emu.state.seedBlueprint({ displayName: `agentroster blueprint ${i + 1}`, appId });
@@ -129,6 +133,10 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         const tags = (a.tags as string[] | undefined) ?? [];
         return tags.includes(`agentroster:${agentId}`) || String(a.userPrincipalName ?? '').startsWith(`agent-${agentId}@`);
       });
+    },
+    async settle() {
+      const { indexLagMs, replicationLagMs } = emu.state.config;
+      await new Promise((r) => setTimeout(r, Math.max(indexLagMs, replicationLagMs) + 5));
     },
     async close() {
       await ar.close();
