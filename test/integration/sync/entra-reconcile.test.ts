@@ -160,6 +160,22 @@ describe('reconciliation mechanics', () => {
     expect((await h.entra.sync.runDelta(signal())).resync).toBe(false);
   });
 
+  it('a delta link answered with 410 Gone (resyncRequired) triggers a full compare, then a fresh link', async () => {
+    h = await startHarness();
+    const { id, remoteId } = await activeAgent(h);
+    h.emu.faults.expireDeltaTokens({ status: 410 });
+    h.emu.state.adminUpdate(remoteId, { accountEnabled: false });
+    const r = await h.entra.sync.runDelta(signal());
+    // the fault fired: the stored link was answered 410 …
+    expect(h.emu.log.filter((e) => /\/servicePrincipals\/delta$/i.test(e.path) && e.status === 410)).toHaveLength(1);
+    // … and the engine resynchronised: the full compare saw the disable
+    expect(r.resync).toBe(true);
+    expect((await gov(h, id)).lifecycleState).toBe('suspended');
+    const next = await h.entra.sync.runDelta(signal());
+    expect(next.resync).toBe(false);
+    expect(h.emu.log.at(-1)).toMatchObject({ status: 200 });
+  });
+
   it('a lost link is re-established from the tag; duplicates are deleted; orphans are reported, never deleted', async () => {
     h = await startHarness();
     const { id, remoteId } = await activeAgent(h);
