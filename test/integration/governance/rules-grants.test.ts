@@ -112,7 +112,7 @@ describe('roles come from the role catalogue', () => {
   afterEach(() => g.close());
 
   const rows: { label: string; roles: Json[]; status: number; stored?: Json[]; detail?: RegExp }[] = [
-    { label: 'a catalogue role, its display from the catalogue', roles: [{ value: 'auditor', display: 'claimed' }], status: 200, stored: [{ value: 'auditor', display: 'Auditor' }] },
+    { label: 'a catalogue role, its display from the catalogue', roles: [{ value: 'auditor', display: 'claimed' }], status: 201, stored: [{ value: 'auditor', display: 'Auditor' }] },
     { label: 'an unknown role', roles: [{ value: 'wizard' }], status: 400, detail: /^roles: "wizard" is not in the catalogue \(\/Roles\)$/ },
     { label: 'a role granted twice', roles: [{ value: 'auditor' }, { value: 'auditor' }], status: 400, detail: /roles: "auditor" is granted twice/ },
   ];
