@@ -76,9 +76,14 @@ const agentUsers = () => [...emu.state.users.values()].filter((u) => typeof u.pr
 
 it('SIGKILLed mid-sync and restarted: every agent exactly once in Okta, nothing parked', async () => {
   const first = cli();
-  // kill it once a few users exist and creates are in flight
-  for (let i = 0; i < 600 && agentUsers().length < 12; i++) await new Promise((r) => setTimeout(r, 10));
+  // kill it once a few users exist and creates are in flight: an observable condition, however long
+  // the child takes to start on a loaded machine (the test's timeout is the only bound). The
+  // emulator runs in this process, so no create can land between the check and the kill.
+  let exited: { code: number | null; out: string } | undefined;
+  void first.done.then((r) => (exited = r));
+  while (agentUsers().length < 12 && !exited) await new Promise((r) => setTimeout(r, 5));
   const createdWhenKilled = agentUsers().length;
+  expect(exited, `the first worker exited before the kill: ${JSON.stringify(exited)}`).toBeUndefined();
   expect(createdWhenKilled).toBeGreaterThanOrEqual(12);
   expect(createdWhenKilled).toBeLessThan(N);
   first.child.kill('SIGKILL');
@@ -109,4 +114,4 @@ it('SIGKILLed mid-sync and restarted: every agent exactly once in Okta, nothing 
   } finally {
     await ar.close();
   }
-});
+}, 120_000);
