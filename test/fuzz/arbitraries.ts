@@ -17,9 +17,17 @@ export interface PathInfo {
   top: AttributeDefinition;
   /** the extension URN, when the attribute lives in one */
   uri?: string;
+  /**
+   * Strings the seeded data holds at this very path (harness.ts sets them for multi-valued
+   * sub-attributes, whose few values are lost among the pool of every string of the type).
+   */
+  values?: string[];
 }
 
-/** Every attribute and sub-attribute path of a type: common, core and extension attributes. */
+/**
+ * Every attribute and sub-attribute path of a type: common, core and extension attributes. A
+ * multi-valued sub-attribute (`def.multiValued`, `def !== top`) is an array in each complex value.
+ */
 export function pathsOf(rt: ResourceTypeInfo): PathInfo[] {
   const out: PathInfo[] = [];
   const add = (prefix: string, attrs: readonly AttributeDefinition[], uri?: string) => {
@@ -152,8 +160,16 @@ function variant(s: string, mode: number, n: number): string {
 }
 
 /** Literal text for a comparison with `def`: usually of the right type, sometimes not. */
-export function literalText(def: AttributeDefinition, pools: LiteralPools): fc.Arbitrary<string> {
-  const str = stringLiteral(pools).map((s) => JSON.stringify(s));
+export function literalText(def: AttributeDefinition, pools: LiteralPools, own?: string[]): fc.Arbitrary<string> {
+  const any = stringLiteral(pools).map((s) => JSON.stringify(s));
+  // the values at this path, as they are and in other cases or pieces (folding, co/sw/ew, order)
+  const str = own?.length
+    ? fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom(...own).map((s) => JSON.stringify(s)) },
+        { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...own), fc.integer({ min: 0, max: 3 }), fc.nat()).map(([s, m, n]) => JSON.stringify(variant(s, m, n))) },
+        { weight: 2, arbitrary: any },
+      )
+    : any;
   const num = fc.oneof(
     pools.numbers.length ? fc.constantFrom(...pools.numbers).map(String) : fc.constant('1'),
     fc.integer({ min: -5, max: 400 }).map(String),
@@ -196,19 +212,34 @@ function attrExpr(paths: PathInfo[], pools: LiteralPools): fc.Arbitrary<string> 
         {
           weight: 6,
           arbitrary: fc
-            .tuple(fc.constantFrom(...opsFor(p.def)), literalText(p.def, pools))
+            .tuple(fc.constantFrom(...opsFor(p.def)), literalText(p.def, pools, p.values))
             .map(([op, lit]) => `${name} ${opCase === 0 ? op.toUpperCase() : op} ${lit}`),
         },
       );
     });
 }
 
-/** `attr[ … ]` over a complex attribute, its sub-attributes as the scope. */
-function valuePathExpr(paths: PathInfo[], pools: LiteralPools): fc.Arbitrary<string> | undefined {
-  const complex = paths.filter((p) => p.def === p.top && p.def.type === 'complex' && (p.def.subAttributes?.length ?? 0) > 0);
+/**
+ * `attr[ … ]` over a complex attribute, its sub-attributes as the scope. With `nestedOnly`, only
+ * complex attributes with a multi-valued sub-attribute, and the inner filter mostly about those.
+ */
+function valuePathExpr(paths: PathInfo[], pools: LiteralPools, nestedOnly = false): fc.Arbitrary<string> | undefined {
+  const complex = paths.filter(
+    (p) =>
+      p.def === p.top &&
+      p.def.type === 'complex' &&
+      (p.def.subAttributes?.length ?? 0) > 0 &&
+      (!nestedOnly || (p.def.subAttributes ?? []).some((s) => s.multiValued)),
+  );
   if (complex.length === 0) return undefined;
   return fc.constantFrom(...complex).chain((p) => {
-    const subs: PathInfo[] = (p.def.subAttributes ?? []).map((s) => ({ text: s.name, def: s, top: s }));
+    const all = p.def.subAttributes ?? [];
+    const favoured = nestedOnly ? [...all, ...[1, 2, 3].flatMap(() => all.filter((s) => s.multiValued))] : all;
+    const valuesOf = (s: AttributeDefinition) => paths.find((x) => x.top === p.def && x.def === s)?.values;
+    const subs: PathInfo[] = favoured.map((s) => {
+      const values = valuesOf(s);
+      return { text: s.name, def: s, top: s, ...(values ? { values } : {}) };
+    });
     const inner = fc.letrec<{ f: string }>((tie) => ({
       f: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
@@ -226,9 +257,16 @@ function valuePathExpr(paths: PathInfo[], pools: LiteralPools): fc.Arbitrary<str
 
 /** A filter in the RFC 7644 §3.4.2.2 grammar over this type's attributes. */
 export function validFilter(paths: PathInfo[], pools: LiteralPools): fc.Arbitrary<string> {
-  const leafs: fc.Arbitrary<string>[] = [attrExpr(paths, pools)];
+  const leafs: fc.WeightedArbitrary<string>[] = [{ weight: 6, arbitrary: attrExpr(paths, pools) }];
   const vp = valuePathExpr(paths, pools);
-  if (vp) leafs.push(vp);
+  if (vp) leafs.push({ weight: 3, arbitrary: vp });
+  // multi-valued sub-attributes of complex attributes (`memoryPolicy.retains`,
+  // `actionPolicies.approvers`: arrays in a value, or in each element) are few among many paths:
+  // reach them on purpose, as `a.b op v` and inside `a[…]`
+  const nested = paths.filter((p) => p.def !== p.top && p.def.multiValued);
+  if (nested.length) leafs.push({ weight: 1, arbitrary: attrExpr(nested, pools) });
+  const nestedVp = valuePathExpr(paths, pools, true);
+  if (nestedVp) leafs.push({ weight: 1, arbitrary: nestedVp });
   return fc.letrec<{ f: string }>((tie) => ({
     f: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },

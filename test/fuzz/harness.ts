@@ -36,6 +36,7 @@ import {
   mutateFilter,
   NASTY_STRINGS,
   pathsOf,
+  type PathInfo,
   toJsonText,
   validEdit,
   type ValidEdit,
@@ -92,6 +93,40 @@ export interface Counts {
 }
 
 const PROP_TIMEOUT = 0;
+
+/** memoryPolicy of seeded agent i (index), when it has one */
+const MEMORY_POLICIES: (Json | undefined)[] = [
+  { retains: ['taskState', 'userPreferences'], reviewers: ['Rita', 'ann'] },
+  undefined,
+  { retains: ['none'], retentionDays: 0 },
+  { retains: ['conversationHistory'], retentionDays: 30 },
+  undefined,
+  { retains: [], reviewers: [], retentionDays: 7 },
+  { retains: ['userPreferences', 'taskState', 'conversationHistory'], reviewers: [''] },
+  undefined,
+  { reviewers: ['ANN', 'İstanbul'] },
+  undefined,
+];
+
+/** actionPolicies of seeded agent i (index), when it has some */
+const ACTION_POLICIES: (Json[] | undefined)[] = [
+  undefined,
+  [{ action: 'pay', mode: 'requireApproval', approvers: ['ann'] }],
+  [
+    { action: 'read', mode: 'allow' },
+    { action: 'refund', mode: 'requireApproval', approvers: ['Ann', 'bob', 'straße'], limitAmount: 100 },
+  ],
+  undefined,
+  [{ action: 'x', mode: 'deny', approvers: [] }],
+  [
+    { action: 'y', mode: 'requireApproval', approvers: [''] },
+    { action: 'z', mode: 'allow', approvers: ['zed', 'ann b'] },
+  ],
+  undefined,
+  [{ action: 'pay', mode: 'allow', approvers: ['İstanbul', 'ß', 'ann'] }],
+  [{ action: 'read', mode: 'allow' }],
+  undefined,
+];
 
 /** One store under fuzz: the app, its seeded data, the counters. */
 export class StoreFuzzer {
@@ -209,6 +244,10 @@ export class StoreFuzzer {
             ...(i % 2 ? { reviewIntervalDays: 30 + i * 7 } : {}),
             ...(i % 4 === 2 ? { coSponsors: [{ value: groups[0], type: 'group' }] } : {}),
             ...(i % 5 === 3 ? { ownerTeam: { value: groups[1] } } : {}),
+            // multi-valued sub-attributes: arrays in a complex value (retains folds, reviewers and
+            // approvers are case exact), empty arrays, "" (not present), approvers only in a later policy
+            ...(MEMORY_POLICIES[i] ? { memoryPolicy: MEMORY_POLICIES[i] } : {}),
+            ...(ACTION_POLICIES[i] ? { actionPolicies: ACTION_POLICIES[i] } : {}),
           },
         }),
       );
@@ -404,7 +443,7 @@ export class StoreFuzzer {
     const perType = ['User', 'Group', 'Agent', 'Entitlement', 'AuditEvent'].map((type) => {
       const rt = this.rt(type);
       const pools = poolsOf(this.snapshot.get(type) ?? []);
-      const valid = validFilter(pathsOf(rt), pools);
+      const valid = validFilter(withValues(pathsOf(rt), this.snapshot.get(type) ?? []), pools);
       const text = fc.oneof(
         { weight: 6, arbitrary: valid },
         { weight: 3, arbitrary: fc.tuple(valid, filterMutation).map(([f, m]) => mutateFilter(f, m)) },
@@ -505,8 +544,11 @@ export class StoreFuzzer {
         { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
       );
       const attrList = fc.array(attrItem, { minLength: 1, maxLength: 3 }).map((a) => a.join(','));
+      // multi-valued sub-attributes (an array in each complex value) sort by their first value
+      const nested = pathsOf(rt).filter((p) => p.def !== p.top && p.def.multiValued).map((p) => p.text);
       const sortBy = fc.oneof(
         { weight: 5, arbitrary: fc.constantFrom(...paths, 'meta.resourceType', 'meta.created', 'meta.lastModified', 'meta.version', 'meta.location', 'meta', 'id', 'groups', 'groups.display') },
+        { weight: 1, arbitrary: nested.length ? fc.constantFrom(...nested) : fc.constant('id') },
         { weight: 1, arbitrary: fc.constantFrom('emails[type eq "work"].value', 'nope', 'urn:nope:x', '', '(', 'userName desc', '$ref') },
         { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
       );
@@ -976,6 +1018,28 @@ function applyMutation(body: Json, m: BodyMutation): void {
   } else {
     holder[attr] = { [sub]: m.value };
   }
+}
+
+/**
+ * The strings each multi-valued sub-attribute (`memoryPolicy.retains`, `actionPolicies.approvers`)
+ * holds in `rows`, flattened as evaluate.ts lists them, on its PathInfo: the generator compares
+ * these paths with their own values, not only with the pool of every string of the type.
+ */
+function withValues(paths: PathInfo[], rows: Json[]): PathInfo[] {
+  return paths.map((p) => {
+    if (p.def === p.top || !p.def.multiValued) return p;
+    const found = new Set<string>();
+    const flat = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+    for (const r of rows) {
+      const holder = p.uri ? r[p.uri] : r;
+      if (typeof holder !== 'object' || holder === null) continue;
+      for (const el of flat((holder as Json)[p.top.name])) {
+        if (typeof el !== 'object' || el === null) continue;
+        for (const v of flat((el as Json)[p.def.name])) if (typeof v === 'string') found.add(v);
+      }
+    }
+    return found.size ? { ...p, values: [...found].sort() } : p;
+  });
 }
 
 /** Strings and numbers found in resources: literals worth comparing against. */
