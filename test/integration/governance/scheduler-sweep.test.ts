@@ -265,6 +265,21 @@ describe('scheduler: one pass at a time, on a timer', () => {
     expect((await g.gov(other)).lifecycleState).toBe('active');
     expect(g.t.logs().some((l) => l.msg === 'governance run' && (l.report as SchedulerReport).suspended.validityExpired === 1)).toBe(true);
     await scheduler.stop(); // stopping twice is fine
+    // and it can be started again
+    scheduler.start();
+    while ((await g.gov(other)).lifecycleState !== 'suspended') await new Promise((r) => setTimeout(r, 20));
+    await scheduler.stop();
+  });
+
+  it('stop() waits for the pass under way', async () => {
+    g = await buildGov();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await g.agent(`stopped-bot-${i}`, { gov: { lifecycleState: 'active', validUntil: iso(DAY) } })).id as string);
+    g.t.clock.set(iso(DAY));
+    const pass = g.t.governance.scheduler.runOnce();
+    await g.t.governance.scheduler.stop();
+    for (const id of ids) expect((await g.gov(id)).lifecycleState).toBe('suspended');
+    expect((await pass).suspended).toEqual({ validityExpired: 3 });
   });
 
   it('a quiet run is not logged; a run that acted is', async () => {
