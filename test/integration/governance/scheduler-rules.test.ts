@@ -249,6 +249,9 @@ describe('scheduler: R05 inactivity modes (flag / suspend / suspendThenRetire)',
     // flagged or not, the compliance issue says since when it is inactive (only while active)
     if (m.action === 'flag') expect(gov.complianceIssues).toEqual([{ type: 'inactive', since: iso(10 * DAY) }]);
     else expect(gov.complianceIssues).toBeUndefined();
+    // the compliance report's "inactive" finding lists exactly the flagged agent (its filter, on /Agents)
+    const listed = await g.t.http.get(`/Agents?filter=${encodeURIComponent(`${GOV_URN}:complianceIssues[type eq "inactive"]`)}`);
+    expect((listed.body.Resources ?? []).map((r: Json) => r.id)).toEqual(m.action === 'flag' ? [id] : []);
     const [action, reason] = m.firstEvent;
     const events = await eventsFor(g, id, action);
     expect(events).toHaveLength(1);
