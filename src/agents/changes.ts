@@ -93,7 +93,11 @@ function grantChanges(kind: 'entitlement' | 'role', prev: Json[], next: Json[], 
   }
 }
 
-const REVOKED_CREDENTIAL = new Set(['revoked', 'expired', 'stale']);
+/**
+ * How usable a credential status leaves it: revoked or expired not at all; stale (past the rotation
+ * policy) still usable, as R14 counts it live; active (or no status) fully.
+ */
+const credentialLife = (status: unknown): number => (status === 'revoked' || status === 'expired' ? 0 : status === 'stale' ? 1 : 2);
 
 function credentialChanges(prev: Json[], next: Json[], out: AgentChange): void {
   const before = byValue(prev, 'credentialId');
@@ -107,7 +111,9 @@ function credentialChanges(prev: Json[], next: Json[], out: AgentChange): void {
     }
     const strip = (x: Json) => ({ ...x, status: undefined, lastUsedAt: undefined });
     if (p.status !== n.status) {
-      if (REVOKED_CREDENTIAL.has(String(n.status))) out.restrictive.push(`revoke credential ${id}`);
+      // revoked → stale makes a dead credential usable again: a reinstatement, not a revocation
+      const life = credentialLife(n.status);
+      if (life === 0 || life < credentialLife(p.status)) out.restrictive.push(`revoke credential ${id}`);
       else out.expansive.push(`reinstate credential ${id}`);
     }
     if (!deepEqual(strip(p), strip(n))) out.expansive.push(`change credential ${id}`);

@@ -42,6 +42,14 @@ describe('R15: what a scim.revoke token may do to credentials and grant expiries
     expect(await credStatus()).toBe('revoked');
   });
 
+  it('marking a revoked credential "stale" (old, but live again) is a reinstatement: refused', async () => {
+    expect(await credStatus()).toBe('revoked');
+    const stale = await g.patch(`/Agents/${id}`, [{ op: 'replace', path: CRED_STATUS, value: 'stale' }], revoke);
+    expect(stale.status).toBe(403);
+    expect(stale.body).toEqual(scimError(403, undefined, /reinstate credential c-1/));
+    expect(await credStatus()).toBe('revoked');
+  });
+
   it('adding a credential is refused', async () => {
     const add = await g.patch(`/Agents/${id}`, [{ op: 'add', path: `${GOV_URN}:credentials`, value: [{ credentialId: 'c-2', type: 'jwk' }] }], revoke);
     expect(add.status).toBe(403);
