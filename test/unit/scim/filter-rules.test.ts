@@ -381,6 +381,59 @@ describe('evaluator errors: 400 invalidFilter naming the problem', () => {
   });
 });
 
+describe('evaluator edges: hand-built ASTs, scopes without a core URN, unusual schemas', () => {
+  it('rejects a value filter on a sub-attribute even in an AST the parser would not produce', () => {
+    const ast: Filter = {
+      kind: 'valuePath',
+      path: { attr: 'name', sub: 'givenName' },
+      filter: { kind: 'present', path: { attr: 'givenName' } },
+    };
+    const err = scimErrorOf(() => matchesFilter(ast, alice, scope));
+    expect({ status: err.status, scimType: err.scimType }).toEqual({ status: 400, scimType: 'invalidFilter' });
+    expect(err.message).toContain('a value filter needs a complex attribute; "name.givenName" is not one');
+  });
+
+  it('resolves a URN-qualified path among the extensions when the scope names no core schema', () => {
+    const noCore: AttributeScope = { attributes: scope.attributes, extensions: scope.extensions ?? {} };
+    expect(matchesFilter(parseFilter(`${ENT}:employeeNumber eq "7"`), alice, noCore)).toBe(true);
+    expect(scimErrorOf(() => matchesFilter(parseFilter(`${CORE}:userName pr`), alice, noCore)).message).toContain(
+      `unknown attribute "${CORE}:userName": no schema "${CORE}" here`,
+    );
+  });
+
+  it('names an example sub-attribute only when the complex attribute has one', () => {
+    const odd: AttributeScope = { attributes: [attr('empty', 'complex', { subAttributes: [] }), attr('flags', 'complex')] };
+    for (const name of ['empty', 'flags']) {
+      const message = scimErrorOf(() => matchesFilter(parseFilter(`${name} eq "x"`), {}, odd)).message;
+      expect(message).toMatch(new RegExp(`"${name}" is complex; compare one of its sub-attributes$`));
+    }
+  });
+
+  it('rejects comparing a complex sub-attribute (not valid SCIM, RFC 7643 §2.3.8) instead of reading its value', () => {
+    const nested: AttributeScope = {
+      attributes: [attr('outer', 'complex', { subAttributes: [attr('inner', 'complex', { subAttributes: [attr('value', 'string')] })] })],
+    };
+    const err = scimErrorOf(() => matchesFilter(parseFilter('outer.inner eq "x"'), { outer: { inner: { value: 'x' } } }, nested));
+    expect(err.scimType).toBe('invalidFilter');
+    expect(err.message).toContain('"outer.inner" is complex; compare one of its sub-attributes');
+  });
+
+  it('reads a sub-attribute only from object values, whatever its name', () => {
+    const lengths: AttributeScope = {
+      attributes: [attr('items', 'complex', { multiValued: true, subAttributes: [attr('length', 'integer'), attr('value', 'string')] })],
+    };
+    expect(matchesFilter(parseFilter('items.length eq 3'), { items: ['abc', [1, 2, 3]] }, lengths)).toBe(false);
+    expect(matchesFilter(parseFilter('items.length eq 3'), { items: [{ length: 3 }] }, lengths)).toBe(true);
+  });
+
+  it('treats undefined members of in-memory objects as absent, and an array member as present when any element is', () => {
+    expect(match('name pr', { name: { givenName: undefined } })).toBe(false);
+    expect(match('name pr', { name: { givenName: undefined, familyName: 'x' } })).toBe(true);
+    expect(match('name pr', { name: { nested: ['', 'y'] } })).toBe(true);
+    expect(match('name pr', { name: { nested: ['', null] } })).toBe(false);
+  });
+});
+
 describe('lexer and parser: literals, escapes, whitespace, keywords', () => {
   const cmp = (attr: string, op: string, value: unknown): Filter => ({ kind: 'compare', op, path: { attr }, value }) as Filter;
 
