@@ -91,10 +91,10 @@ function check(base: Base, ops: unknown[], expected: Expect): void {
   }
   const result = run(base, ops);
   if ('unchanged' in expected) {
-    expect(result.resource).toEqual(BASES[base]);
+    expect(result.resource).toStrictEqual(BASES[base]);
     expect(result.changed).toBe(false);
   } else {
-    expect(result.resource).toEqual(expected.after);
+    expect(result.resource).toStrictEqual(expected.after);
     expect(result.changed).toBe(expected.changed ?? true);
   }
 }
@@ -245,6 +245,123 @@ describe('mutability, paths and errors', () => {
   });
 });
 
+const GOV = 'urn:agentroster:scim:schemas:extension:agent-governance:1.0:Agent';
+const x = { value: 'x', display: 'X', type: 'app', grantId: 'gr1', grantedAt: '2025-01-01T00:00:00Z' };
+const y = { value: 'y', display: 'Y', type: 'app', grantId: 'gr2', grantedAt: '2025-01-02T00:00:00Z' };
+const AGENT: Json = {
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Agent', GOV],
+  id: 'a1',
+  agentUserName: 'bot',
+  entitlements: [x, y],
+  [GOV]: { purpose: 'billing', sponsorStatus: 'active' },
+};
+const ENTITLEMENT: Json = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Entitlement'], id: 'e1', value: 'p.read', contains: ['a'] };
+
+describe('rules pinned against specific mutants', () => {
+  const same = (before: Json, ops: unknown[], rt = 'User') => {
+    const r = run(before, ops, rt);
+    expect(r.resource).toStrictEqual(before);
+    expect(r.changed).toBe(false);
+  };
+
+  it('revoking by a readOnly grant attribute removes that grant only (remove with value, standards.md §2.5)', () => {
+    expect(run(AGENT, [remove('entitlements', [{ grantId: 'gr1' }])], 'Agent').resource.entitlements).toStrictEqual([y]);
+    expect(run(AGENT, [remove('entitlements', [{ grantId: 'nope' }])], 'Agent').resource.entitlements).toStrictEqual([x, y]);
+  });
+
+  it('a listed value with the identity finds the element whatever else it carries (Entra $ref)', () => {
+    const r = run(structuredClone(GROUP_G), [remove('members', [{ value: 'u2', $ref: 'https://h/Groups/u2', type: 'User' }])], 'Group');
+    expect(r.resource.members).toStrictEqual([{ value: 'u1', type: 'User', display: 'Babs' }]);
+    expect(run(USER, [remove('emails', [{ VALUE: 'b@home.example' }])]).resource.emails).toStrictEqual([work]);
+  });
+
+  it('replace of a multi-valued attribute keeps readOnly grant metadata of surviving elements only, and nothing else', () => {
+    const r = run(AGENT, [replace('entitlements', [{ value: 'x' }, { value: 'z', type: 'app' }])], 'Agent');
+    expect(r.resource.entitlements).toStrictEqual([
+      { value: 'x', display: 'X', grantId: 'gr1', grantedAt: '2025-01-01T00:00:00Z' },
+      { value: 'z', type: 'app' },
+    ]);
+  });
+
+  it('a simple multi-valued attribute de-duplicates on add and is not merged', () => {
+    same(ENTITLEMENT, [add('contains', ['a'])], 'Entitlement');
+    expect(run(ENTITLEMENT, [add('contains', 'b')], 'Entitlement').resource.contains).toStrictEqual(['a', 'b']);
+  });
+
+  it('adding an empty array or empty elements to a multi-valued attribute adds nothing', () => {
+    same(USER, [add('emails', [])]);
+    same(USER, [add('emails', [{}, { display: null }])]);
+  });
+
+  it('a bare string for a multi-valued complex attribute is not an element', () => {
+    expect(scimErrorOf(() => run(USER, [add('emails', 'n@x')])).message).toContain('each value of "emails" must be an object');
+  });
+
+  it('keeps unknown sub-attributes as sent (the validator decides), in merges and new elements', () => {
+    expect(run(USER, [replace('name', { givenName: 'B', nickname2: 'n' })]).resource.name).toStrictEqual({
+      givenName: 'B',
+      familyName: 'Jensen',
+      nickname2: 'n',
+    });
+    expect(run(USER, [add('emails', [{ value: 'n@x', bogus: 1 }])]).resource.emails).toStrictEqual([work, home, { value: 'n@x', bogus: 1 }]);
+  });
+
+  it('remove never writes the value it was sent', () => {
+    expect(run(USER, [remove('name.givenName', 'Barbara')]).resource.name).toStrictEqual({ familyName: 'Jensen' });
+    same(USER, [remove('emails.display', 'D')]);
+  });
+
+  it('a remove that empties a filtered element drops it', () => {
+    const r = run(USER, [remove('emails[type eq "home"].type'), remove('emails[value eq "b@home.example"].value')]);
+    expect(r.resource.emails).toStrictEqual([work]);
+  });
+
+  it('Entra create-on-absent of a primary value takes primary from the others', () => {
+    expect(run(USER, [replace('emails[type eq "other"].primary', true)]).resource.emails).toStrictEqual([
+      { value: 'b@work.example', type: 'work' },
+      home,
+      { type: 'other', primary: true },
+    ]);
+  });
+
+  it('a reference keeps its details when a sub-attribute other than value changes', () => {
+    const ref = 'https://h/Users/m1';
+    expect(run(USER_ENT, [replace(`${ENT}:manager.$ref`, ref)]).resource[ENT]).toStrictEqual({
+      employeeNumber: '42',
+      manager: { value: 'm1', displayName: 'Mona', $ref: ref },
+    });
+    expect(run(USER_ENT, [replace(`${ENT}:manager`, { $ref: ref })]).resource[ENT]).toStrictEqual({
+      employeeNumber: '42',
+      manager: { value: 'm1', displayName: 'Mona', $ref: ref },
+    });
+  });
+
+  it('null and absent are the same for `changed` (RFC 7643 §2.5)', () => {
+    const r = run(user({ nickName: null }), [remove('nickName')]);
+    expect(r.changed).toBe(false);
+  });
+
+  it('readOnly: sub-attribute and filtered paths are refused even when nothing would change; remove with the value is refused', () => {
+    for (const ops of [[remove('groups.value')], [remove('groups[value eq "g1"]')], [remove('id', 'u1')]]) {
+      const err = scimErrorOf(() => run(USER, ops));
+      expect({ status: err.status, scimType: err.scimType }).toEqual({ status: 400, scimType: 'mutability' });
+    }
+    // a readOnly simple attribute echoed in another case is the same value (caseExact false)
+    same(AGENT, [replace(`${GOV}:sponsorStatus`, 'ACTIVE')], 'Agent');
+  });
+
+  it('paths: a padded extension URN, schemas of an extension, password sub-attributes', () => {
+    expect(run(USER_ENT, [remove(`  ${ENT} `)]).resource).toStrictEqual(userEnt({ schemas: [CORE], [ENT]: undefined }));
+    expect(scimErrorOf(() => run(USER, [replace(`${ENT}:schemas`, 'x')])).scimType).toBe('invalidPath');
+    expect(scimErrorOf(() => run(USER, [replace('password.x', 'x')])).scimType).toBe('invalidPath');
+    expect(scimErrorOf(() => run(USER, [replace('password[value eq "x"]', 'x')])).scimType).toBe('invalidPath');
+  });
+
+  it('removing an extension from a resource without a schemas array', () => {
+    expect(run(userEnt({ schemas: undefined }), [remove(ENT)]).resource).toStrictEqual(user({ schemas: undefined }));
+  });
+});
+
 describe('parsePatchRequest envelope', () => {
   it('accepts the PatchOp URN among others and in any case', () => {
     const ops = [{ op: 'remove', path: 'title' }];
@@ -270,5 +387,15 @@ describe('parsePatchRequest envelope', () => {
       { op: 'add', path: 'b', value: null },
     ]);
     expect(parsePatchRequest({ Operations: [{ op: 'remove', path: 'a' }] })[0]).not.toHaveProperty('value');
+    expect(parsePatchRequest({ Operations: [{ op: 'replace', value: { a: 1 } }] })[0]).not.toHaveProperty('path');
+  });
+
+  it('prefers the exact member spelling when two spellings are sent', () => {
+    expect(parsePatchRequest({ Operations: [{ op: 'add', path: 'a', VALUE: 1, value: 2 }] })[0]?.value).toBe(2);
+  });
+
+  it('names the count and the limit when there are too many operations', () => {
+    const ops = Array.from({ length: 1001 }, () => ({ op: 'remove', path: 'a' }));
+    expect(scimErrorOf(() => parsePatchRequest({ Operations: ops })).message).toContain('1001 operations in one PATCH; the limit is 1000');
   });
 });
