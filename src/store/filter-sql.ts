@@ -292,7 +292,9 @@ export class SqlFilterTranslator {
     const member = `v.type = 'Group' AND v.attr = 'members.value'`;
     // the common case, an exact group id: an index lookup of the members
     if (inner.kind === 'compare' && inner.op === 'eq' && inner.path.attr.toLowerCase() === 'value' && typeof inner.value === 'string') {
-      params.push(inner.value);
+      // User groups.value is caseExact false: fold the literal as #cmp() does (group ids are lower-case UUIDs)
+      const valueDef = subs.find((s) => s.name === 'value');
+      params.push(valueDef && foldable(valueDef) ? foldCase(inner.value) : inner.value);
       return `(${d.fold('r.id')} IN (SELECT v.value FROM resource_values v WHERE ${member} AND v.id = ?))`;
     }
     const cond = this.#inner(

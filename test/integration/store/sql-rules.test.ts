@@ -268,6 +268,10 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
     ['groups.value eq "{ops}"', ['alice', 'dave']],
     ['groups.value ne "{admins}"', ['carol', 'dave', 'eve']],
     ['groups[value eq "{admins}"]', ['alice', 'bob']],
+    ['groups.value eq "{^admins}"', ['alice', 'bob']],
+    ['groups[value eq "{^admins}"]', ['alice', 'bob']],
+    ['groups[value sw "{^admins}"]', ['alice', 'bob']],
+    ['groups.value ne "{^admins}"', ['carol', 'dave', 'eve']],
     ['groups[value ne "{admins}"]', ['alice', 'dave']],
     ['groups[value eq "{admins}" and display eq "admins"]', ['alice', 'bob']],
     ['groups[value eq "{admins}" and display eq "ops"]', []],
@@ -323,8 +327,11 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
     ['agentUserName sw "BOT-"', ['bot-a', 'bot-b', 'bot-c']],
   ];
 
+  /** {name}: its id; {^name}: its id in upper case; {created.name}: its meta.created */
   const fill = (f: string) =>
-    f.replace(/\{(created\.)?(\w+)\}/g, (_, c: string | undefined, n: string) => (c ? created[n]! : id[n]!));
+    f.replace(/\{(created\.|\^)?(\w+)\}/g, (_, c: string | undefined, n: string) =>
+      c === 'created.' ? created[n]! : c === '^' ? id[n]!.toUpperCase() : id[n]!,
+    );
 
   describe.skipIf(skip)('filters list what the evaluator selects', () => {
     it.each(USER_FILTERS)('/Users %s', async (filter, expected) => {
