@@ -442,6 +442,7 @@ describe('lexer and parser: literals, escapes, whitespace, keywords', () => {
     ['a eq "\\"\\\\\\/\\b\\f\\n\\r\\t"', cmp('a', 'eq', '"\\/\b\f\n\r\t')],
     ['a eq "\\u0041\\u00e9\\u00E9\\uAbCd"', cmp('a', 'eq', 'Aéé\uabcd')],
     ['a eq "\\u0030\\u0039\\u0046\\u0066"', cmp('a', 'eq', '09Ff')],
+    ['a eq "\\u0aFa\\u09A9"', cmp('a', 'eq', '\u0afa\u09a9')],
     ['a eq "\\ud83d\\ude00"', cmp('a', 'eq', '\u{1F600}')],
     ['a eq "x\\u0041y"', cmp('a', 'eq', 'xAy')],
     ['a eq ""', cmp('a', 'eq', '')],
@@ -477,6 +478,8 @@ describe('lexer and parser: literals, escapes, whitespace, keywords', () => {
     ['x.$REF pr', { kind: 'present', path: { attr: 'x', sub: '$REF' } }],
     ['urn:a+b.c-d:x:y.z pr', { kind: 'present', path: { uri: 'urn:a+b.c-d:x', attr: 'y', sub: 'z' } }],
     ['Z9:x:a pr', { kind: 'present', path: { uri: 'Z9:x', attr: 'a' } }],
+    ['a:x:b pr', { kind: 'present', path: { uri: 'a:x', attr: 'b' } }],
+    ['u+r-s.t:x:a pr', { kind: 'present', path: { uri: 'u+r-s.t:x', attr: 'a' } }],
     // precedence: and binds tighter than or; parentheses and flattening
     [
       'a pr or b pr and c pr',
@@ -588,6 +591,9 @@ describe('lexer and parser: literals, escapes, whitespace, keywords', () => {
     ['9u:a pr', 'invalid attribute path'],
     ['u_r:a pr', 'invalid attribute path'],
     ['urn::a pr', 'invalid attribute path'],
+    ['u_r:x:a pr', 'invalid attribute path "u_r:x:a" at position 0'],
+    ['9u:x:a pr', 'invalid attribute path'],
+    ['u r:x:a pr', 'unknown comparison operator "r:x:a"'],
     ['urn:x:y:9 pr', 'invalid attribute name "9" at position 8'],
     [`a eq "${'x'.repeat(60)}" b`, 'unexpected "b"'],
     ['a pr and', 'after "and" at position 8, found the end of the filter'],
