@@ -32,6 +32,8 @@ export default {
   htmlReporter: { fileName: `reports/mutation/${tag}.html` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0, reportMutants: false },
   thresholds: { high: 85, low: 75, break: null },
+  // sandboxes of other scopes' runs and the reports are not part of the project copied into a sandbox
+  ignorePatterns: ['/.stryker-tmp', '/reports', '/.scratch', '/bench/results'],
   tempDirName: `.stryker-tmp/${tag}`, // one per scope: runs of different scopes may overlap
   cleanTempDir: 'always',
 };
