@@ -1,15 +1,9 @@
-// Issue 10, finding 1: the secret scan runs on every write before anything else, so it must be
-// linear in its input whatever the input looks like. Each adversarial shape (a rule's prefix or
-// alphabet repeated, so that a backtracking pattern would rescan the tail from every start) is
-// timed at 1 MB against a linear baseline measured the same way: 1 MB of ordinary prose. A
-// quadratic rule is thousands of times slower than that baseline at 1 MB ("eyJ".repeat(30000)
-// took ~7 s before); a linear one is within a small factor. The fastest of a few runs is kept and
-// the bounds are loose, so a loaded machine (other processes, GC, caches) does not fail the test.
+// Issue 10, finding 1: the secret scanner reads each string once (its speed on adversarial input is
+// measured by npm run bench:secrets and the "1 MB adversarial body" phase of npm run bench, never
+// timed here). What it must still find, whatever surrounds it:
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findSecrets, findSecretsInRequest, secretKind } from '../../../src/agents/secrets.js';
-
-const MB = 1_000_000;
 
 /** `unit` repeated to `length` characters. */
 const fill = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
@@ -42,91 +36,28 @@ const ADVERSARIAL: Record<string, string> = {
   mixed: 'eyJhbGci.eyJsk-a.xoxb------BEGIN AKIA[ghp_',
 };
 
-/** The fastest of a few runs, in ms. */
-function fastest(fn: () => void, runs = 3): number {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
-
 const PROSE = 'Matches supplier invoices to purchase orders and routes exceptions to the AP team (sk-less, eyJ-free). ';
-/** ms to scan 1 MB of prose: the linear baseline */
-let baseline = 0;
 
-/**
- * 1 MB of `unit`: under 2 s in absolute terms, under 20× the baseline, and at most ~5× worse per
- * character than 100 KB (linear: 10×, a little more once the string outgrows the CPU cache;
- * quadratic: 100×).
- */
-function expectLinear(scan: (s: string) => unknown, unit: string): void {
-  const small = fill(unit, MB / 10);
-  const large = fill(unit, MB);
-  scan(small); // warm up the JIT before timing
-  const tSmall = fastest(() => scan(small));
-  const tLarge = fastest(() => scan(large));
-  const report = `100 KB: ${tSmall.toFixed(1)} ms, 1 MB: ${tLarge.toFixed(1)} ms, 1 MB of prose: ${baseline.toFixed(1)} ms`;
-  expect(tLarge, report).toBeLessThan(2000);
-  // below a few ms, timer noise dominates any ratio; a quadratic rule is far above that
-  if (tLarge < 25) return;
-  expect(tLarge / Math.max(baseline, 1), report).toBeLessThan(20);
-  expect(tLarge / Math.max(tSmall, 1), report).toBeLessThan(50);
-}
-
-/**
- * Under mutation testing (StrykerJS sets globalThis.__stryker__) every statement of the scanner is
- * instrumented and runs hundreds of times slower, so a timing says nothing about the algorithm and
- * the 1 MB scans exceed every timeout. The timings run in the normal suite; the mutation run keeps
- * the findings checks below, on inputs small enough for instrumented code.
- */
-const UNDER_MUTATION = '__stryker__' in globalThis;
-
-describe.skipIf(UNDER_MUTATION)('the secret scan is linear in its input', () => {
-  beforeAll(() => {
-    const prose = fill(PROSE, MB);
-    secretKind(prose);
-    baseline = fastest(() => secretKind(prose), 5);
-  });
-
-  it.each(Object.entries(ADVERSARIAL))('a string value: %s', (_label, unit) => {
-    expectLinear((s) => secretKind(s), unit);
-  });
-
-  // paths and member names are also split into attribute names: shapes aimed at that
-  it.each(['[', '[a', '[a]', 'eyJ', 'a.', 'a:', 'sk-'])('a PATCH path and a member name: %j', (unit) => {
-    expectLinear((s) => findSecretsInRequest({ Operations: [{ op: 'remove', path: s }] }), unit);
-    expectLinear((s) => findSecrets({ [s]: 1 }), unit);
-  });
-
-  it('a real secret at the end of 1 MB of adversarial text is still found, quickly', () => {
+describe('a secret after adversarial text', () => {
+  it('is found at the end of 100 KB of each shape', () => {
     const jwt = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.${'Qx9'.repeat(20)}`;
     for (const [secret, kind] of [
       [jwt, 'signed JWT'],
       ['sk-proj-4Fh3kQ9zLm2Xv8RtYw1BnC6dPq', 'API key'],
       ['-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----', 'private key (PEM)'],
     ] as const) {
-      let found: unknown;
-      const ms = fastest(() => (found = secretKind(`${fill('eyJ', MB)} ${secret}`)), 1);
-      expect(found).toBe(kind);
-      expect(ms).toBeLessThan(2000);
+      for (const [label, unit] of Object.entries(ADVERSARIAL)) {
+        expect(secretKind(`${fill(unit, 100_000)} ${secret}`), `${label} then ${kind}`).toBe(kind);
+      }
     }
   });
 
-  it('many short strings and member names: linear in their number', () => {
-    const body = (n: number) => ({
-      description: 'x',
-      items: Array.from({ length: n }, (_, i) => ({ [`key-${i}-eyJ`]: `value eyJ.eyJ.sk-${i}` })),
-    });
-    const small = body(5_000);
-    const large = body(50_000);
-    findSecretsInRequest(small);
-    const tSmall = fastest(() => findSecretsInRequest(small));
-    const tLarge = fastest(() => findSecretsInRequest(large));
-    expect(tLarge).toBeLessThan(2000);
-    if (tLarge > 25) expect(tLarge / Math.max(tSmall, 1)).toBeLessThan(50);
+  it('in a PATCH path or a member name made of adversarial units', () => {
+    for (const unit of ['[', '[a', '[a]', 'eyJ', 'a.', 'a:']) {
+      const filler = fill(unit, 50_000);
+      expect(findSecrets({ [`${filler} sk-proj-4Fh3kQ9zLm2Xv8RtYw1BnC6dPq`]: 1 }).map((f) => f.kind), unit).toEqual(['API key']);
+      expect(findSecretsInRequest({ Operations: [{ op: 'remove', path: `${filler} ghp_${'a1B2'.repeat(9)}` }] }).map((f) => f.kind), unit).toEqual(['API key']);
+    }
   });
 });
 
