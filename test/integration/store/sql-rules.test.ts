@@ -164,6 +164,9 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
       id[name] = res.body.id as string;
       nameOf[res.body.id as string] = name;
     }
+    const team = await ta.http.post('/Groups', groupBody('Bots', [id['bot-a']!]));
+    expect(team.status, JSON.stringify(team.body)).toBe(201);
+    id.bots = team.body.id as string;
     users = (await list('/Users', 'count=1000')).Resources as Json[];
     agents = (await list('/Agents', 'count=1000')).Resources as Json[];
   }, 60_000);
@@ -328,6 +331,11 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
     [`${G}:memoryPolicy[not (retentionDays lt 10)]`, ['bot-a']],
     ['meta.resourceType eq "Agent"', ['bot-a', 'bot-b', 'bot-c']],
     ['agentUserName sw "BOT-"', ['bot-a', 'bot-b', 'bot-c']],
+    // Agent groups.value is caseExact (User groups.value is not)
+    ['groups.value eq "{bots}"', ['bot-a']],
+    ['groups.value eq "{^bots}"', []],
+    ['groups[value eq "{^bots}"]', []],
+    ['groups.value ne "{^bots}"', ['bot-a', 'bot-b', 'bot-c']],
   ];
 
   /** {name}: its id; {^name}: its id in upper case; {created.name}: its meta.created */
@@ -343,8 +351,9 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
       expect(evaluated('User', f), `evaluator: ${f}`).toEqual(expected);
     });
     it.each(AGENT_FILTERS)('/Agents %s', async (filter, expected) => {
-      expect(await names('/Agents', filter), filter).toEqual(expected);
-      expect(evaluated('Agent', filter), `evaluator: ${filter}`).toEqual(expected);
+      const f = fill(filter);
+      expect(await names('/Agents', f), f).toEqual(expected);
+      expect(evaluated('Agent', f), `evaluator: ${f}`).toEqual(expected);
     });
   });
 
@@ -379,6 +388,8 @@ describe.each(stores)('SQL filter, sort and cursor rules on $name', ({ env, skip
       ['/Users', 'emails[$ref pr]', /unknown sub-attribute|computed/],
       ['/Users', 'groups.$ref pr', /groups|computed/],
       ['/Users', 'groups[nosuch eq "x"]', /unknown sub-attribute/],
+      ['/Users', 'groups.value eq 5', /string/],
+      ['/Users', 'groups[value eq true]', /string/],
       ['/Users', 'name eq "x"', /complex/],
     ])('%s?filter=%s', async (endpoint, filter, detail) => {
       await status400(`${endpoint}?filter=${q(filter)}`, 'invalidFilter', detail);
