@@ -129,7 +129,8 @@ function checkAttribute(
   }
   if ('computed' in attr) {
     if (attr.computed !== true) p('computed is only ever true');
-    if (mutability !== 'readOnly') p('computed on an attribute clients write');
+    // a reference URI is rendered from its value even where RFC 7643 lets clients send one
+    if (mutability !== 'readOnly' && attr.name !== '$ref') p('computed on an attribute clients write');
     if (required === true) p('computed attribute cannot be required');
   }
   if ('keepWhenOmitted' in attr) {
