@@ -204,7 +204,9 @@ export class EntraConnector implements Connector {
     if (d.presence !== 'present') {
       if (remoteId) {
         const id = remoteId;
-        await this.#op(`deleting ${objectType} ${id}`, 'deleteAgent', false, signal, () => this.strategy.remove(id, st, signal));
+        // a 404 for an object created moments ago is the replication race, not proof it is gone
+        const young = st.createdAt !== undefined && Date.now() - Date.parse(st.createdAt) < Math.max(this.#s.createConfirmMs, 120_000);
+        await this.#op(`deleting ${objectType} ${id}`, 'deleteAgent', young, signal, () => this.strategy.remove(id, st, signal, { missingOk: !young }));
         return { link: null, change: { kind: 'delete', details: [`deleted ${objectType} ${id}`] }, objectType };
       }
       if (st.intent) {

@@ -51,7 +51,12 @@ export interface Strategy {
   /** full observation of one object (state and sponsors) */
   observe(id: string, signal: AbortSignal): Promise<RemoteObservation>;
   patch(id: string, p: ObjectPatch, signal: AbortSignal): Promise<void>;
-  remove(id: string, state: { appObjectId?: string }, signal: AbortSignal): Promise<void>;
+  /**
+   * Deletes the object. A 404 means it is gone already, unless `missingOk` is false: right after a
+   * create, Graph's replicas may not know the object yet, and taking that 404 for "gone" would
+   * leave it behind (the caller retries the replication race then).
+   */
+  remove(id: string, state: { appObjectId?: string }, signal: AbortSignal, opts?: { missingOk?: boolean }): Promise<void>;
   restore(id: string, signal: AbortSignal): Promise<boolean>;
   /** bring the sponsors (or manager/notes) from `have` to `want`; returns human-readable changes */
   setSponsors(id: string, want: { link: SponsorLink; p: ResolvedPrincipal }[], have: SponsorLink[], signal: AbortSignal): Promise<string[]>;
@@ -219,11 +224,14 @@ export class AgentIdentityStrategy implements Strategy {
     await this.g.request({ method: 'PATCH', path: this.#item(id), body: p }, signal);
   }
 
-  async remove(id: string, _state: { appObjectId?: string }, signal: AbortSignal): Promise<void> {
+  async remove(id: string, _state: { appObjectId?: string }, signal: AbortSignal, { missingOk = true } = {}): Promise<void> {
     try {
       await this.g.request({ method: 'DELETE', path: this.#item(id) }, signal);
     } catch (e) {
-      if (e instanceof GraphApiError && e.status === 404) return;
+      if (e instanceof GraphApiError && e.status === 404) {
+        if (missingOk) return;
+        throw e;
+      }
       fail(e, `deleting agent identity ${id}`, 'deleteAgent');
     }
   }
@@ -369,11 +377,12 @@ export class ServicePrincipalStrategy implements Strategy {
     await this.g.request({ method: 'PATCH', path: `/servicePrincipals/${id}`, body: p }, signal);
   }
 
-  async remove(id: string, state: { appObjectId?: string }, signal: AbortSignal): Promise<void> {
+  async remove(id: string, state: { appObjectId?: string }, signal: AbortSignal, { missingOk = true } = {}): Promise<void> {
     for (const path of [`/servicePrincipals/${id}`, ...(state.appObjectId ? [`/applications/${state.appObjectId}`] : [])]) {
       try {
         await this.g.request({ method: 'DELETE', path }, signal);
       } catch (e) {
+        if (e instanceof GraphApiError && e.status === 404 && !missingOk) throw e;
         if (!(e instanceof GraphApiError && e.status === 404)) fail(e, `deleting ${path}`, 'applications');
       }
     }
@@ -484,10 +493,11 @@ export class UserStrategy implements Strategy {
     await this.g.request({ method: 'PATCH', path: `/users/${id}`, body: p }, signal);
   }
 
-  async remove(id: string, _s: { appObjectId?: string }, signal: AbortSignal): Promise<void> {
+  async remove(id: string, _s: { appObjectId?: string }, signal: AbortSignal, { missingOk = true } = {}): Promise<void> {
     try {
       await this.g.request({ method: 'DELETE', path: `/users/${id}` }, signal);
     } catch (e) {
+      if (e instanceof GraphApiError && e.status === 404 && !missingOk) throw e;
       if (!(e instanceof GraphApiError && e.status === 404)) fail(e, `deleting user ${id}`, 'users');
     }
   }
