@@ -6,39 +6,9 @@
 // one grows ~10× and stays within a small factor of prose. npm run bench:secrets
 
 import { findSecrets, findSecretsInRequest, secretKind } from '../src/agents/secrets.js';
+import { ADVERSARIAL, fill, PROSE } from '../test/fixtures/adversarial-text.js';
 
 const MB = 1_000_000;
-
-/** `unit` repeated to `length` characters. */
-const fill = (unit: string, length: number): string => unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
-
-/** Every rule's prefix and alphabet, each shaped to make a backtracking pattern rescan its tail. */
-const ADVERSARIAL: Record<string, string> = {
-  'JWT header start': 'eyJ',
-  'JWT-like triples': 'eyJhbGciOi.eyJzdWIi.',
-  'long JWT-like runs': `eyJ${'A'.repeat(997)}.`,
-  'OpenAI prefix': 'sk-',
-  'Stripe prefix': 'sk_live_',
-  'GitHub prefix': 'ghp_',
-  'GitHub PAT prefix': 'github_pat_',
-  'GitLab prefix': 'glpat-',
-  'Slack prefix': 'xoxb-',
-  'AWS prefix': 'AKIA',
-  'Google prefix': 'AIza',
-  'agentroster prefix': 'art_',
-  'PEM header': '-----BEGIN ',
-  'PEM header with words': '-----BEGIN A B C D ',
-  'dotted letters': 'a.',
-  'dashed letters': 'a-',
-  'words of three classes': 'aB3 ',
-  'UUID starts': '0123abcd-',
-  'almost UUIDs': '0123abcd-0123-0123-0123-',
-  'URL scheme': 'http://',
-  'URL path segments': 'https://x/a/',
-  'base64 padding': 'aB3=',
-  'unclosed filters': '[',
-  mixed: 'eyJhbGci.eyJsk-a.xoxb------BEGIN AKIA[ghp_',
-};
 
 /** The fastest of a few runs, in ms (the machine is noisy: the minimum is the cost). */
 function fastest(fn: () => void, runs = 5): number {
@@ -51,7 +21,6 @@ function fastest(fn: () => void, runs = 5): number {
   return best;
 }
 
-const PROSE = 'Matches supplier invoices to purchase orders and routes exceptions to the AP team (sk-less, eyJ-free). ';
 
 const scans: Record<string, (s: string) => unknown> = {
   'string value': (s) => secretKind(s),
