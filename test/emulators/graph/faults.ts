@@ -6,10 +6,21 @@
  * "usage keeps accruing during throttling", so a throttled app keeps getting 429 until Retry-After
  * has elapsed. Two counters judge the client:
  * - `earlyRetries`: a request identical (method, path, query, body) to one that was answered with
- *   Retry-After, received before that Retry-After elapsed — a retry that did not wait;
+ *   Retry-After, received before that Retry-After elapsed — a retry that did not wait (an identical
+ *   item of the same $batch is not a retry);
  * - `earlyRequests`: any request of that client (writes only, for a write-limit 429) received while a
  *   Retry-After was pending — stricter; it includes requests already in flight when the 429 was sent,
  *   except other items of the same $batch.
+ *
+ * Two quotas per app (client id) are enforced (learn.microsoft.com/graph/throttling-limits, identity):
+ * - the write limit (`setWriteRateLimit`, default 20 per 1000 ms): 429 `WriteLimitExceeded`, and further
+ *   writes of that client are refused until the Retry-After elapses;
+ * - the resource-unit quota (`setResourceUnitQuota`, default 3,500 RU per 10 s, the "S" tenant size):
+ *   every Graph operation costs `resourceUnitCost(…)` RU (resource-units.ts); one that does not fit in
+ *   the window gets 429 `ResourceUnitLimitExceeded` with Retry-After = seconds until enough usage has
+ *   left the window, and every request of that client (reads and writes) is refused until then.
+ *   Refused operations cost nothing; a success reports its cost in `x-ms-resource-unit`, and
+ *   `x-ms-throttle-limit-percentage` (the used fraction, e.g. "0.85") once above 0.8 of the quota.
  */
 export type Target = 'graph' | 'token';
 
@@ -177,10 +188,14 @@ export class Faults {
   private throttleUntil: Partial<Record<`${Target}:${'all' | 'writes'}`, number>> = {};
   /** per target+client+scope: when the last Retry-After given expires (and which $batch it came from) */
   private deadlines = new Map<string, { until: number; envelopeSeq?: number }>();
-  /** per request identity: when the Retry-After it was given expires */
-  private retryDeadlines = new Map<string, number>();
+  /** per request identity: when the Retry-After it was given expires (and which $batch it came from) */
+  private retryDeadlines = new Map<string, { until: number; envelopeSeq?: number | undefined }>();
   /** per client: timestamps of accepted writes inside the rate-limit window */
   private writeTimes = new Map<string, number[]>();
+  /** per client: accepted operations (time, RU cost) inside the resource-unit window */
+  private ruUsage = new Map<string, Array<{ t: number; cost: number }>>();
+  /** per client: a ResourceUnitLimitExceeded Retry-After runs until then; every request is refused */
+  private ruBlockedUntil = new Map<string, number>();
   counters: Counters = emptyCounters();
   readonly log: LogEntry[] = [];
   private seq = 0;
@@ -192,6 +207,8 @@ export class Faults {
     private readonly onSetWriteLimit: (v: { limit: number; windowMs: number } | null) => void,
     private readonly onSetReplicationLag: (ms: number, indexMs?: number) => void,
     private readonly onExpireDeltaTokens: (status: 400 | 410) => void,
+    private readonly resourceUnitQuota: () => { limit: number; windowMs: number } | null = () => null,
+    private readonly onSetResourceUnitQuota: (v: { limit: number; windowMs: number } | null) => void = () => undefined,
   ) {
     this.startedAt = clock();
   }
@@ -226,6 +243,14 @@ export class Faults {
     this.onSetWriteLimit(limit === null ? null : { limit, windowMs });
   }
 
+  /**
+   * Per-app resource-unit quota (default 3,500 RU per 10 s, the documented "S" tenant size; M is
+   * 5,000, L 8,000); null disables it. See resource-units.ts for what an operation costs.
+   */
+  setResourceUnitQuota(limit: number | null, windowMs = 10_000): void {
+    this.onSetResourceUnitQuota(limit === null ? null : { limit, windowMs });
+  }
+
   /** Objects younger than `ms` are not yet readable (404) or referenceable (400); lists also lag by `indexMs` (default = ms). */
   setReplicationLag(ms: number, indexMs?: number): void {
     this.onSetReplicationLag(ms, indexMs);
@@ -249,6 +274,8 @@ export class Faults {
     this.deadlines.clear();
     this.retryDeadlines.clear();
     this.writeTimes.clear();
+    this.ruUsage.clear();
+    this.ruBlockedUntil.clear();
   }
 
   resetCounters(): void {
@@ -320,8 +347,12 @@ export class Faults {
     return { status: rule.status, retryAfter: rule.retryAfter, code: rule.code, message: rule.message };
   }
 
-  /** throttleFor windows and the per-app write limit. Accepted writes are counted against the window. */
-  checkThrottle(entry: LogEntry): ThrottleDecision | undefined {
+  /**
+   * throttleFor windows, the per-app write limit and the per-app resource-unit quota. An accepted
+   * operation is counted against both (writes) or the RU quota (reads); a refused one against neither.
+   * `cost`: the operation's RU (resourceUnitCost); 0 for token requests.
+   */
+  checkThrottle(entry: LogEntry, cost = 0): ThrottleDecision | undefined {
     const now = this.clock();
     const client = entry.clientId ?? 'anonymous';
     const isWrite = entry.write;
@@ -333,27 +364,73 @@ export class Faults {
         return { retryAfter, information: scope === 'writes' ? 'WriteLimitExceeded' : 'ResourceUnitLimitExceeded' };
       }
     }
-    if (entry.target !== 'graph' || !isWrite) return undefined;
-    // still inside a Retry-After we gave for writes: keep refusing (usage accrues during throttling)
-    const pending = this.deadlines.get(`${entry.target}|${client}|writes`);
-    if (pending !== undefined && now < pending.until) {
-      const retryAfter = Math.max(1, Math.ceil((pending.until - now) / 1000));
-      this.noteRetryAfter(entry, 'writes', retryAfter, pending.until);
-      return { retryAfter, information: 'WriteLimitExceeded' };
+    if (entry.target !== 'graph') return undefined;
+    // still inside a ResourceUnitLimitExceeded Retry-After: every request is refused again
+    const ruUntil = this.ruBlockedUntil.get(client);
+    if (ruUntil !== undefined && now < ruUntil) {
+      const retryAfter = Math.max(1, Math.ceil((ruUntil - now) / 1000));
+      this.noteRetryAfter(entry, 'all', retryAfter, ruUntil);
+      return { retryAfter, information: 'ResourceUnitLimitExceeded' };
     }
-    const limit = this.writeLimit();
-    if (!limit) return undefined;
-    const times = (this.writeTimes.get(client) ?? []).filter((t) => now - t < limit.windowMs);
-    if (times.length >= limit.limit) {
-      this.writeTimes.set(client, times);
-      const oldest = times[0] as number;
-      const retryAfter = Math.max(1, Math.ceil((oldest + limit.windowMs - now) / 1000));
-      this.noteRetryAfter(entry, 'writes', retryAfter);
-      return { retryAfter, information: 'WriteLimitExceeded' };
+    let times: number[] | undefined;
+    const limit = isWrite ? this.writeLimit() : null;
+    if (isWrite) {
+      // still inside a Retry-After we gave for writes: keep refusing (usage accrues during throttling)
+      const pending = this.deadlines.get(`${entry.target}|${client}|writes`);
+      if (pending !== undefined && now < pending.until) {
+        const retryAfter = Math.max(1, Math.ceil((pending.until - now) / 1000));
+        this.noteRetryAfter(entry, 'writes', retryAfter, pending.until);
+        return { retryAfter, information: 'WriteLimitExceeded' };
+      }
+      if (limit) {
+        times = (this.writeTimes.get(client) ?? []).filter((t) => now - t < limit.windowMs);
+        this.writeTimes.set(client, times);
+        if (times.length >= limit.limit) {
+          const oldest = times[0] as number;
+          const retryAfter = Math.max(1, Math.ceil((oldest + limit.windowMs - now) / 1000));
+          this.noteRetryAfter(entry, 'writes', retryAfter);
+          return { retryAfter, information: 'WriteLimitExceeded' };
+        }
+      }
     }
-    times.push(now);
-    this.writeTimes.set(client, times);
+    const quota = this.resourceUnitQuota();
+    if (quota) {
+      const usage = (this.ruUsage.get(client) ?? []).filter((u) => now - u.t < quota.windowMs);
+      this.ruUsage.set(client, usage);
+      let used = usage.reduce((n, u) => n + u.cost, 0);
+      // an operation dearer than the whole quota still gets through once the window is empty
+      if (used > 0 && used + cost > quota.limit) {
+        // the moment enough of the oldest usage has left the window for this operation to fit
+        let freeAt = now;
+        for (const u of usage) {
+          if (used + cost <= quota.limit) break;
+          used -= u.cost;
+          freeAt = u.t + quota.windowMs;
+        }
+        const retryAfter = Math.max(1, Math.ceil((freeAt - now) / 1000));
+        const until = now + retryAfter * 1000;
+        this.ruBlockedUntil.set(client, until);
+        this.noteRetryAfter(entry, 'all', retryAfter, until);
+        return { retryAfter, information: 'ResourceUnitLimitExceeded' };
+      }
+      usage.push({ t: now, cost });
+    }
+    if (times) times.push(now);
     return undefined;
+  }
+
+  /**
+   * The fraction of its resource-unit quota the client of `entry` has used in the current window
+   * (undefined when no quota is set) — what `x-ms-throttle-limit-percentage` reports above 0.8.
+   */
+  resourceUnitUsage(entry: LogEntry): number | undefined {
+    const quota = this.resourceUnitQuota();
+    if (!quota || entry.target !== 'graph') return undefined;
+    const now = this.clock();
+    const used = (this.ruUsage.get(entry.clientId ?? 'anonymous') ?? [])
+      .filter((u) => now - u.t < quota.windowMs)
+      .reduce((n, u) => n + u.cost, 0);
+    return used / quota.limit;
   }
 
   shouldDrop(info: MatchInfo): boolean {
@@ -375,7 +452,8 @@ export class Faults {
     const deadline = until ?? this.clock() + seconds * 1000;
     const prev = this.deadlines.get(key);
     if (!prev || prev.until < deadline) this.deadlines.set(key, { until: deadline, envelopeSeq: entry.envelopeSeq });
-    this.retryDeadlines.set(entry.retryKey, Math.max(this.retryDeadlines.get(entry.retryKey) ?? 0, deadline));
+    const prevRetry = this.retryDeadlines.get(entry.retryKey);
+    if (!prevRetry || prevRetry.until < deadline) this.retryDeadlines.set(entry.retryKey, { until: deadline, envelopeSeq: entry.envelopeSeq });
   }
 
   private checkEarly(entry: LogEntry): void {
@@ -394,7 +472,9 @@ export class Faults {
       this.counters.earlyRequests++;
     }
     const r = this.retryDeadlines.get(entry.retryKey);
-    if (r !== undefined && r - now > EARLY_TOLERANCE_MS) {
+    // an identical item of the same $batch is not a retry: it was sent together with the one refused
+    const sameBatch = r !== undefined && entry.envelopeSeq !== undefined && r.envelopeSeq === entry.envelopeSeq;
+    if (r !== undefined && !sameBatch && r.until - now > EARLY_TOLERANCE_MS) {
       entry.earlyRetry = true;
       this.counters.earlyRetries++;
     }

@@ -1,12 +1,14 @@
 /**
  * Executes one Graph operation (a top-level request or a $batch item) after authentication:
- * injected failures for batch items, throttling, routing, permission-checked handlers, and
- * rendering of OData errors.
+ * injected failures for batch items, throttling (write limit, resource-unit quota), routing,
+ * permission-checked handlers, and rendering of OData errors. A success carries its RU cost in
+ * `x-ms-resource-unit` and, above 0.8 of the quota, `x-ms-throttle-limit-percentage`.
  */
 import { randomUUID } from 'node:crypto';
 import type { AccessTokenClaims } from './auth.js';
 import { GraphError, graphErrorResponse, type GraphResponse } from './errors.js';
 import type { Faults, InjectedFailure, LogEntry } from './faults.js';
+import { resourceUnitCost } from './resource-units.js';
 import { agentIdentityRoutes } from './routes/agent-identities.js';
 import { applicationRoutes } from './routes/applications.js';
 import type { GraphEnv, OpContext, Route } from './routes/common.js';
@@ -73,7 +75,8 @@ export class GraphService {
       const failure = this.faults.takeFailure(entry);
       if (failure) return finish(injectedResponse(failure, clientRequestId));
     }
-    const throttle = this.faults.checkThrottle(entry);
+    const cost = resourceUnitCost(op);
+    const throttle = this.faults.checkThrottle(entry, cost);
     if (throttle) {
       const err = new GraphError(
         429,
@@ -90,7 +93,11 @@ export class GraphService {
     }
     try {
       const response = this.dispatch(op);
-      response.headers['x-ms-resource-unit'] = '1';
+      if (response.status >= 200 && response.status < 300) {
+        response.headers['x-ms-resource-unit'] = String(cost);
+        const used = this.faults.resourceUnitUsage(entry);
+        if (used !== undefined && used > 0.8) response.headers['x-ms-throttle-limit-percentage'] = used.toFixed(2);
+      }
       return finish(response);
     } catch (e) {
       if (e instanceof GraphError) return finish(graphErrorResponse(e, clientRequestId, requestId));

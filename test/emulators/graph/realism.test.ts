@@ -1,6 +1,6 @@
 /**
  * The realism switches: throttling with Retry-After (top level and inside $batch) and the
- * early-retry counter, $batch limits and dependsOn, delta links, the replication race, and the
+ * early-retry counter, the resource-unit quota and its costs, $batch limits and dependsOn, delta links, the replication race, and the
  * scriptable faults (failNext, throttleFor, dropResponseAfterCommit).
  *
  * The emulator runs on a clock the test moves (`advance`): windows, Retry-After deadlines and lags
@@ -9,7 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type GraphTestClient } from './harness.js';
 import { startGraphEmulator, type GraphEmulator } from './index.js';
-import { DEFAULT_INDEX_LAG_MS, DEFAULT_REPLICATION_LAG_MS, defaultConfig, type DirectoryObject } from './store.js';
+import { resourceUnitCost } from './resource-units.js';
+import { DEFAULT_INDEX_LAG_MS, DEFAULT_REPLICATION_LAG_MS, DEFAULT_RESOURCE_UNIT_QUOTA, defaultConfig, type DirectoryObject } from './store.js';
 
 let emu: GraphEmulator;
 let graph: GraphTestClient;
@@ -342,5 +343,160 @@ describe('replication race and lost responses', () => {
     expect(emu.faults.count('GET', '/servicePrincipals/{id}/microsoft.graph.agentIdentity')).toBe(2);
     expect(emu.counters.byMethod['GET']).toBe(2);
     expect(emu.counters.writes).toBe(1);
+  });
+});
+
+describe('resource-unit quota', () => {
+  const G = '11111111-1111-4111-8111-111111111111';
+  it.each([
+    // [method, path, query, RU] — learn.microsoft.com/graph/throttling-limits (identity), entra.md §2.1
+    ['GET', '/servicePrincipals', '', 1],
+    ['GET', '/users', '', 2],
+    ['GET', `/users/${G}`, '', 2],
+    ['GET', '/users/ada@contoso.com', '', 2],
+    ['GET', `/users/${G}/memberOf`, '', 1],
+    ['GET', '/applications', '', 2],
+    ['GET', "/applications(uniqueName='scim-agent-1')", '', 2],
+    ['GET', `/groups/${G}/members`, '', 3],
+    ['POST', `/groups/${G}/members/$ref`, '', 3],
+    ['GET', `/groups/${G}/transitiveMembers`, '', 5],
+    ['POST', '/directoryObjects/getByIds', '', 3],
+    ['POST', '/users', '', 1], // a write: base cost (and one write against the write limit)
+    ['PATCH', `/users/${G}`, '', 1],
+    ['DELETE', `/applications/${G}`, '', 1],
+    ['GET', '/users', '$select=id', 1],
+    ['GET', '/users', '$expand=manager', 3],
+    ['GET', '/users', '$top=5', 1],
+    ['GET', '/users', '$top=19&$select=id', 1], // 2 − 1 − 1 = 0 → minimum 1
+    ['GET', '/users', '$top=20', 2],
+    ['GET', '/users', '$top=999', 2],
+    ['GET', `/groups/${G}/members`, '$select=id&$top=10', 1],
+    ['GET', `/groups/${G}/transitiveMembers`, '$expand=x&$select=id', 5],
+    ['GET', '/servicePrincipals', '$select=id', 1],
+    ['GET', '/servicePrincipals', '?$expand=owners', 2],
+  ] as const)('%s %s?%s costs %i RU', (method, path, query, ru) => {
+    expect(resourceUnitCost({ method, path, query })).toBe(ru);
+    expect(resourceUnitCost({ method, path, query: new URLSearchParams(query.replace(/^\?/, '')) })).toBe(ru);
+  });
+
+  it('is on by default (3,500 RU per 10 s, the S tenant size) and reports each cost in x-ms-resource-unit', async () => {
+    expect(defaultConfig().resourceUnitQuota).toEqual({ limit: DEFAULT_RESOURCE_UNIT_QUOTA, windowMs: 10_000 });
+    expect(DEFAULT_RESOURCE_UNIT_QUOTA).toBe(3_500);
+    const group = emu.state.seedGroup({ displayName: 'Finance Readers' });
+    const cost = async (path: string): Promise<string | null> => {
+      const r = await graph.get(path);
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get('x-ms-throttle-limit-percentage'), path).toBeNull(); // far below 0.8
+      return r.headers.get('x-ms-resource-unit');
+    };
+    expect(await cost('/v1.0/users')).toBe('2');
+    expect(await cost(`/v1.0/users/${ada.id}`)).toBe('2');
+    expect(await cost('/v1.0/users?$select=id')).toBe('1'); // $select costs less than a plain /users read
+    expect(await cost('/v1.0/users?$top=5')).toBe('1');
+    expect(await cost(`/v1.0/groups/${group.id}/members`)).toBe('3');
+    expect(await cost(AGENTS)).toBe('1');
+    expect((await graph.post(AGENTS, newAgent('w'))).headers.get('x-ms-resource-unit')).toBe('1');
+  });
+
+  it('over quota: 429 ResourceUnitLimitExceeded with Retry-After until usage leaves the window; every request refused meanwhile', async () => {
+    emu.faults.setResourceUnitQuota(10);
+    expect(emu.state.config.resourceUnitQuota).toEqual({ limit: 10, windowMs: 10_000 });
+    for (let i = 0; i < 3; i++) expect((await graph.get('/v1.0/users')).status).toBe(200); // 6 RU at t0
+    advance(4000);
+    const fourth = await graph.get('/v1.0/users'); // 8 of 10: not above 0.8
+    expect(fourth.headers.get('x-ms-resource-unit')).toBe('2');
+    expect(fourth.headers.get('x-ms-throttle-limit-percentage')).toBeNull();
+    const selected = await graph.get('/v1.0/users?$select=id'); // 9 of 10
+    expect(selected.headers.get('x-ms-resource-unit')).toBe('1');
+    expect(selected.headers.get('x-ms-throttle-limit-percentage')).toBe('0.90');
+    expect((await graph.get('/v1.0/users?$select=displayName')).headers.get('x-ms-throttle-limit-percentage')).toBe('1.00');
+
+    // quota used up: a /users read (2 RU) fits only once the first read (t0) has left the window, at t0 + 10 s
+    const refused = await graph.get('/v1.0/users');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('Request_ThrottledTemporarily');
+    expect(refused.headers.get('retry-after')).toBe('6');
+    expect(refused.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');
+    expect(refused.headers.get('x-ms-throttle-scope')).toBe(`Tenant_Application/ReadWrite/${emu.defaultClient.clientId}/${emu.tenantId}`);
+    expect(refused.headers.get('x-ms-resource-unit')).toBeNull();
+    expect(emu.log.at(-1)).toMatchObject({ status: 429, retryAfter: 6 });
+    expect(emu.counters.throttled).toBe(1);
+    expect(emu.counters.earlyRetries).toBe(0);
+    expect(emu.counters.earlyRequests).toBe(0);
+
+    // while Retry-After runs, anything of this client is refused — a cheap read, a write — and counted
+    const cheap = await graph.get(AGENTS);
+    expect(cheap.status).toBe(429);
+    expect(cheap.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');
+    const write = await graph.post(AGENTS, newAgent('refused'));
+    expect(write.status).toBe(429);
+    expect(write.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');
+    expect(emu.counters.earlyRequests).toBe(2);
+    expect(emu.counters.earlyRetries).toBe(0);
+    expect(emu.state.agentIdentities()).toHaveLength(0);
+    // the retry of the refused read, too early
+    advance(5000);
+    const early = await graph.get('/v1.0/users');
+    expect(early.status).toBe(429);
+    expect(early.headers.get('retry-after')).toBe('1');
+    expect(emu.counters.earlyRetries).toBe(1);
+    expect(emu.counters.earlyRequests).toBe(3);
+    expect(emu.log.at(-1)).toMatchObject({ earlyRetry: true, status: 429 });
+
+    // after Retry-After: accepted. The refused requests cost nothing: only the 4 RU of t0 + 4 s remain
+    advance(1000);
+    const late = await graph.get('/v1.0/users');
+    expect(late.status).toBe(200);
+    expect(late.headers.get('x-ms-resource-unit')).toBe('2');
+    expect(late.headers.get('x-ms-throttle-limit-percentage')).toBeNull(); // 6 of 10
+    expect(emu.counters.earlyRetries).toBe(1);
+    expect(emu.counters.throttled).toBe(4);
+    // writes draw on the same quota (and still on the write limit)
+    expect((await graph.post(AGENTS, newAgent('accepted'))).status).toBe(201);
+    expect(emu.log.at(-1)).toMatchObject({ status: 201, write: true });
+
+    emu.faults.setResourceUnitQuota(null);
+    expect(emu.state.config.resourceUnitQuota).toBeNull();
+    for (let i = 0; i < 10; i++) expect((await graph.get('/v1.0/users')).status).toBe(200);
+  });
+
+  it('is per app: another client keeps its own quota', async () => {
+    emu.registerClient({ clientId: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', secrets: ['other'], roles: emu.defaultClient.roles });
+    const other = await connect(emu, { clientId: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', clientSecret: 'other' });
+    emu.faults.setResourceUnitQuota(2);
+    expect((await graph.get('/v1.0/users')).status).toBe(200);
+    expect((await graph.get('/v1.0/users')).status).toBe(429);
+    expect((await other.get('/v1.0/users')).status).toBe(200);
+  });
+
+  it('throttles $batch items one by one: per-item 429 ResourceUnitLimitExceeded inside a 200', async () => {
+    emu.faults.setResourceUnitQuota(5);
+    const requests = Array.from({ length: 4 }, (_, i) => ({ id: String(i), method: 'GET', url: `/users/${ada.id}` }));
+    const r = await graph.post('/v1.0/$batch', { requests });
+    expect(r.status).toBe(200);
+    const statuses = r.body.responses.map((x: { status: number }) => x.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429]); // 2 + 2 RU fit, the third does not, the fourth waits too
+    const ok = r.body.responses.find((x: { status: number }) => x.status === 200);
+    expect(ok.headers['X-Ms-Resource-Unit']).toBe('2');
+    expect(ok.body.id).toBe(ada.id);
+    const throttled = r.body.responses.filter((x: { status: number }) => x.status === 429);
+    for (const t of throttled) {
+      expect(t.headers['Retry-After']).toBe('10');
+      expect(t.headers['X-Ms-Throttle-Information']).toBe('ResourceUnitLimitExceeded');
+      expect(t.body.error.code).toBe('Request_ThrottledTemporarily');
+    }
+    expect(emu.counters.throttled).toBe(2);
+    expect(emu.counters.batchItems).toBe(4);
+    // sent together in one $batch: neither early requests nor early retries
+    expect(emu.counters.earlyRequests).toBe(0);
+    expect(emu.counters.earlyRetries).toBe(0);
+    // the envelope costs nothing; resubmitting at once is refused and counted, after 10 s it goes through
+    const again = await graph.post('/v1.0/$batch', { requests: requests.slice(0, 2) });
+    expect(again.body.responses.map((x: { status: number }) => x.status)).toEqual([429, 429]);
+    expect(emu.counters.earlyRetries).toBe(2);
+    advance(10_000);
+    const later = await graph.post('/v1.0/$batch', { requests: requests.slice(0, 2) });
+    expect(later.body.responses.map((x: { status: number }) => x.status)).toEqual([200, 200]);
+    expect(emu.counters.earlyRetries).toBe(2);
   });
 });

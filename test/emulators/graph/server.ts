@@ -113,6 +113,10 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions = {}): Promi
       store.deltaGeneration++;
       store.deltaInvalidStatus = status;
     },
+    () => config.resourceUnitQuota,
+    (v) => {
+      config.resourceUnitQuota = v;
+    },
   );
   const tls = { key: ca.serverKeyPem, cert: ca.serverCertPem };
 

@@ -71,6 +71,11 @@ export interface EmulatorConfig {
   indexLagMs: number;
   /** Per app writes allowed per window (Graph issue default: 20 writes/s); null disables the limit. */
   writeRateLimit: { limit: number; windowMs: number } | null;
+  /**
+   * Per app resource units (RU) allowed per window (throttling-limits, identity: per app + tenant
+   * 3,500 / 5,000 / 8,000 RU per 10 s for S / M / L tenants; default S); null disables the quota.
+   */
+  resourceUnitQuota: { limit: number; windowMs: number } | null;
   /** Agent ID FAQ: app-only, non-Microsoft platforms get 250 agent identities per blueprint (incl. soft-deleted). */
   agentIdentitiesPerBlueprint: number;
   /** Delta links for directory objects live 7 days. */
@@ -85,18 +90,22 @@ export interface EmulatorConfig {
 /**
  * Realistic by default: a new object is briefly invisible (replication) and lists, filters and delta
  * trail writes (index), as the Agent ID FAQ and learn.microsoft.com/graph/aad-advanced-queries
- * describe; writes are limited to Graph's 20 per second per app. The lags are tens of milliseconds
+ * describe; writes are limited to Graph's 20 per second per app, and every operation draws on the
+ * app's resource-unit quota (3,500 RU per 10 s). The lags are tens of milliseconds
  * (real ones are seconds) so that suites stay fast while every code path that must cope with them
  * runs. A test that turns one off says why in a comment.
  */
 export const DEFAULT_REPLICATION_LAG_MS = 20;
 export const DEFAULT_INDEX_LAG_MS = 50;
+/** Resource units per app per 10 s for an "S" tenant (< 50 users), learn.microsoft.com/graph/throttling-limits. */
+export const DEFAULT_RESOURCE_UNIT_QUOTA = 3_500;
 
 export function defaultConfig(): EmulatorConfig {
   return {
     replicationLagMs: DEFAULT_REPLICATION_LAG_MS,
     indexLagMs: DEFAULT_INDEX_LAG_MS,
     writeRateLimit: { limit: 20, windowMs: 1000 },
+    resourceUnitQuota: { limit: DEFAULT_RESOURCE_UNIT_QUOTA, windowMs: 10_000 },
     agentIdentitiesPerBlueprint: 250,
     deltaTokenTtlMs: 7 * 86_400_000,
     deltaPageSize: 100,
