@@ -25,7 +25,7 @@ export default {
   mutate: chosen.flatMap((c) => c.mutate),
   ignoreStatic: true,
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
-  timeoutMS: 20_000,
+  timeoutMS: Math.max(...chosen.map((c) => c.timeoutMS ?? 20_000)),
   timeoutFactor: 3,
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: `reports/mutation/${tag}.json` },
