@@ -21,13 +21,13 @@ export function sha256Digest(text: string): string {
 }
 
 /**
- * Drops exact duplicates (SCIM multi-values are sets) and sorts: by `value` when the items have
- * one (owners, entitlements), then by canonical JSON text (UTF-16 code-unit order).
+ * Drops exact duplicates (SCIM multi-values are sets) and sorts: by `value` first when `byValue`
+ * (owners, entitlements), then by canonical JSON text (UTF-16 code-unit order).
  */
-function canonicalSet<T>(values: T[]): T[] {
+function canonicalSet<T>(values: T[], byValue = true): T[] {
   const byKey = new Map<string, T>();
   for (const v of values) byKey.set(canonicalJson(v), v);
-  const valueOf = (v: T) => (isObj(v) && typeof v.value === 'string' ? v.value : '');
+  const valueOf = (v: T) => (byValue && isObj(v) && typeof v.value === 'string' ? v.value : '');
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return [...byKey.entries()].sort(([ka, a], [kb, b]) => cmp(valueOf(a), valueOf(b)) || cmp(ka, kb)).map(([, v]) => v);
 }
@@ -39,7 +39,8 @@ function canonicalSet<T>(values: T[]): T[] {
  */
 export function actionPolicyDigest(actionPolicies: unknown): string {
   const list = Array.isArray(actionPolicies) ? actionPolicies.filter(isObj) : [];
-  return sha256Digest(canonicalJson(canonicalSet(list)));
+  // sorted by JCS text only, as documented (a policy's own `value` member must not reorder it)
+  return sha256Digest(canonicalJson(canonicalSet(list, false)));
 }
 
 /** The record content of an agent resource (stored or rendered SCIM JSON). */

@@ -47,7 +47,7 @@ export type RecordErrorCode =
   | 'ERR_STATUS_LIST_INVALID'
   /** requireStatus was set but no status list was given */
   | 'ERR_STATUS_LIST_MISSING'
-  /** the key set is not a JWKS document */
+  /** the key set is not a JWKS document, or its key for the kid cannot be imported */
   | 'ERR_JWKS_INVALID';
 
 export class RecordVerificationError extends Error {
@@ -187,7 +187,8 @@ async function verifyJwt(
       if (e.claim === 'nbf') throw fail(kind, 'ERR_RECORD_NOT_YET_VALID', `the ${kind} is not valid yet (nbf ${iso(e.payload.nbf)})`);
       throw fail(kind, 'ERR_RECORD_MALFORMED', `the ${kind} has an invalid "${e.claim}" (${e.reason}): ${e.message}`);
     }
-    if (e instanceof errors.JWKSInvalid || e instanceof errors.JWKInvalid) {
+    // a key of the set that WebCrypto cannot import (corrupt x/y/n…) fails with a DOMException
+    if (e instanceof errors.JWKSInvalid || e instanceof errors.JWKInvalid || e instanceof DOMException) {
       throw new RecordVerificationError('ERR_JWKS_INVALID', `the key set is not usable: ${(e as Error).message}`);
     }
     if (e instanceof errors.JOSEError || e instanceof TypeError || e instanceof SyntaxError) {
