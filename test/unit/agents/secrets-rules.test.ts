@@ -176,7 +176,7 @@ describe('DER private keys (x509Certificates values)', () => {
     ['a short SEQUENCE with an INTEGER', Buffer.from([0x30, 0x0a, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0, 0, 0, 0]).toString('base64'), true],
     ['a long-form SEQUENCE with an INTEGER', Buffer.from([0x30, 0x81, 0x0a, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0, 0, 0]).toString('base64'), true],
     ['a long-form SEQUENCE with a SEQUENCE', Buffer.from([0x30, 0x81, 0x0a, 0x30, 0x01, 0x00, 0x02, 0x01, 0x00, 0, 0, 0]).toString('base64'), false],
-  ])('%s → %s', (_label, b64, want) => {
+  ])('%s', (_label, b64, want) => {
     expect(isDerPrivateKey(b64)).toBe(want);
   });
 
