@@ -34,6 +34,9 @@ export default {
   thresholds: { high: 85, low: 75, break: null },
   // sandboxes of other scopes' runs and the reports are not part of the project copied into a sandbox
   ignorePatterns: ['/.stryker-tmp', '/reports', '/.scratch', '/bench/results'],
+  // a re-run re-tests only the mutants whose code or covering tests changed since the last run
+  incremental: true,
+  incrementalFile: `reports/mutation/${tag}.incremental.json`,
   tempDirName: `.stryker-tmp/${tag}`, // one per scope: runs of different scopes may overlap
   cleanTempDir: 'always',
 };
