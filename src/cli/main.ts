@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { buildAgentroster } from '../app.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { createHttpServer, listen, serverLimitsFromConfig } from '../http/server.js';
-import { createToken, ensureBootstrapToken, parseScopes, parseTtl } from '../http/tokens.js';
+import { CLI_ACTOR, createToken, ensureBootstrapToken, parseScopes, parseTtl, revokeToken } from '../http/tokens.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, setVerbose, withCliStore } from './cli-support.js';
 import { registerGovernanceCommands } from './governance-commands.js';
 import { registerRecordCommands } from './record-commands.js';
@@ -126,6 +126,7 @@ token
     const scopes = parseScopes(opts.scopes);
     await withStore(opts, async (store) => {
       const t = await createToken(store, opts.name, scopes, {
+        actor: CLI_ACTOR,
         ...(opts.user !== undefined ? { userId: opts.user } : {}),
         ...(opts.ttl !== undefined ? { ttlMs: opts.ttl === 'never' ? null : opts.ttl } : {}),
       });
@@ -150,7 +151,7 @@ token
       for (const t of await store.tokens.list()) {
         const expired = t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now;
         if (opts.json) {
-          const { hash: _hash, ...shown } = t;
+          const { hash: _hash, expiryRecordedAt: _recorded, ...shown } = t;
           process.stdout.write(`${JSON.stringify({ ...shown, expiresAt: t.expiresAt ?? null, expired })}\n`);
           continue;
         }
@@ -167,7 +168,7 @@ token
   .addOption(dbOption())
   .action(async (idOrName: string, opts: { databaseUrl?: string }) => {
     await withStore(opts, async (store) => {
-      if (!(await store.tokens.revoke(idOrName))) throw new ScimError(404, `no token "${idOrName}"`);
+      if (!(await revokeToken(store, idOrName, CLI_ACTOR))) throw new ScimError(404, `no token "${idOrName}"`);
       process.stderr.write(`token "${idOrName}" revoked\n`);
     });
   });

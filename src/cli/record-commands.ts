@@ -15,6 +15,7 @@ import { decodeJwt } from 'jose';
 import { JWKS_PATH, STATUS_LIST_PATH } from '../agents/records/format.js';
 import { RecordVerificationError, verifyRecord, type VerifyOptions } from '../agents/records/verify.js';
 import { type Config, loadConfig } from '../config/config.js';
+import { CLI_ACTOR } from '../http/tokens.js';
 import { recordKeyManager } from '../records/index.js';
 import { resolveRecordKek } from '../records/kek.js';
 import { systemClock } from '../resources/context.js';
@@ -160,7 +161,7 @@ async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): P
 export async function rotateKeys(config: Config): Promise<{ active: string; retired?: string; verifyUntil?: string }> {
   const kek = resolveRecordKek(config);
   return withStore(config, async (store) => {
-    const keys = recordKeyManager({ config, store, clock: systemClock, kek });
+    const keys = recordKeyManager({ config, store, clock: systemClock, kek, actor: CLI_ACTOR });
     const hadActive = (await store.keys.list()).some((k) => k.status === 'active');
     const current = await keys.init(); // decrypts the active key (or creates the first one)
     if (!hadActive) return { active: current.kid };

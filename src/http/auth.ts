@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ScimError } from '../scim/errors.js';
 import type { Scope } from '../resources/context.js';
 import type { Store, TokenRecord } from '../store/types.js';
-import { boundUserProblem, hashToken } from './tokens.js';
+import { boundUserProblem, hashToken, tokenExpiredEvent } from './tokens.js';
 
 export interface Principal {
   token: TokenRecord;
@@ -42,6 +42,8 @@ export function authenticate(store: Store) {
   const cache = new Map<string, { at: number; token: TokenRecord | undefined }>();
   const users = new Map<string, { at: number; problem: string | undefined }>();
   const touched = new Map<string, number>();
+  /** expired tokens whose `expire` audit event is written (or being written) by this process */
+  const expiryRecorded = new Set<string>();
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization;
     const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -57,6 +59,17 @@ export function authenticate(store: Store) {
     const token = hit.token;
     if (!token || token.revoked) return next(unauthorized('the bearer token is not valid', true));
     if (token.expiresAt !== undefined && Date.parse(token.expiresAt) <= now) {
+      // One `expire` audit event per token: the store's marker makes it once across instances,
+      // this set spares the database a write per request from a client that keeps trying.
+      if (token.expiryRecordedAt === undefined && !expiryRecorded.has(token.id)) {
+        if (expiryRecorded.size > 10_000) expiryRecorded.clear();
+        expiryRecorded.add(token.id);
+        try {
+          await store.tokens.recordExpiry(token.id, tokenExpiredEvent(token, new Date(now).toISOString(), req.requestId));
+        } catch {
+          expiryRecorded.delete(token.id); // the refusal stands; a later request tries to record it again
+        }
+      }
       return next(unauthorized(`the bearer token expired at ${token.expiresAt}; create a new one (agentroster token create)`, true));
     }
     if (token.userId !== undefined) {

@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { invalidValue, ScimError } from '../scim/errors.js';
 import { SCOPES, type Scope } from '../resources/context.js';
 import { resolvePeople } from '../resources/governance/common.js';
-import type { Store } from '../store/types.js';
+import type { Actor, AuditEventInput, Json, Store, TokenRecord } from '../store/types.js';
 
 export const TOKEN_PREFIX = 'art_';
 
@@ -52,7 +52,74 @@ export function parseTtl(text: string): number | null {
   return ms;
 }
 
+/** resourceType of the audit events of bearer tokens (resourceId: the token id, never its value). */
+export const TOKEN_AUDIT_TYPE = 'Token';
+/** The actor of changes made with the command line (`agentroster token …`, `keys rotate`). */
+export const CLI_ACTOR: Actor = { client: 'cli' };
+/** The actor of changes the server makes on its own (bootstrap token, first signing key, expiry). */
+export const SYSTEM_ACTOR: Actor = { client: 'system' };
+
+type TokenFacts = Pick<TokenRecord, 'name' | 'scopes' | 'userId' | 'expiresAt'>;
+
+/**
+ * What an audit event says about a token: name, scopes, bound User, expiry (null: never). Never
+ * the token's value or its hash.
+ */
+function facts(t: TokenFacts): Json {
+  return { name: t.name, scopes: [...t.scopes], ...(t.userId !== undefined ? { userId: t.userId } : {}), expiresAt: t.expiresAt ?? null };
+}
+
+/** The facts as unchanged context of a revoke or expire event ({ before, after } both the value). */
+function context(t: TokenFacts): Json {
+  return Object.fromEntries(Object.entries(facts(t)).map(([k, v]) => [k, { before: v, after: v }]));
+}
+
+export function tokenCreatedEvent(t: TokenFacts & { id: string }, actor: Actor, at: string): AuditEventInput {
+  return {
+    action: 'create',
+    resourceType: TOKEN_AUDIT_TYPE,
+    resourceId: t.id,
+    actor,
+    changes: Object.fromEntries(Object.entries(facts(t)).map(([k, v]) => [k, { after: v }])),
+    at,
+  };
+}
+
+export function tokenRevokedEvent(t: TokenRecord, actor: Actor, at: string): AuditEventInput {
+  return {
+    action: 'revoke',
+    resourceType: TOKEN_AUDIT_TYPE,
+    resourceId: t.id,
+    actor,
+    changes: { ...context(t), revoked: { before: false, after: true } },
+    at,
+  };
+}
+
+export function tokenExpiredEvent(t: TokenRecord, at: string, requestId?: string): AuditEventInput {
+  return {
+    action: 'expire',
+    resourceType: TOKEN_AUDIT_TYPE,
+    resourceId: t.id,
+    actor: SYSTEM_ACTOR,
+    ...(requestId !== undefined ? { requestId } : {}),
+    reason: 'an expired bearer token was presented and refused (recorded once per token)',
+    changes: context(t),
+    at,
+  };
+}
+
+/**
+ * Revokes a token by id or name, with its audit event in the same transaction. false: no such
+ * token, nothing written. Revoking a revoked token again is true and writes nothing.
+ */
+export async function revokeToken(store: Store, idOrName: string, actor: Actor, now = new Date()): Promise<boolean> {
+  return store.tokens.revoke(idOrName, (t) => tokenRevokedEvent(t, actor, now.toISOString()));
+}
+
 export interface CreateTokenOptions {
+  /** who creates it, for the audit event; default SYSTEM_ACTOR (the CLI passes CLI_ACTOR) */
+  actor?: Actor;
   /** bind the token to this human User (recorded as the actor of its grants and approvals) */
   userId?: string;
   /** lifetime in milliseconds; null: never expires; default DEFAULT_TOKEN_TTL_MS */
@@ -97,7 +164,7 @@ export async function createToken(
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = randomUUID();
   const expiresAt = ttl === null ? undefined : new Date(now.getTime() + ttl).toISOString();
-  await store.tokens.create({
+  const record = {
     id,
     name,
     hash: hashToken(token),
@@ -105,7 +172,8 @@ export async function createToken(
     created: now.toISOString(),
     ...(o.userId ? { userId: o.userId } : {}),
     ...(expiresAt ? { expiresAt } : {}),
-  });
+  };
+  await store.tokens.create(record, tokenCreatedEvent(record, o.actor ?? SYSTEM_ACTOR, record.created));
   return { id, name, token, scopes, ...(expiresAt ? { expiresAt } : {}) };
 }
 
@@ -113,7 +181,7 @@ export async function createToken(
 export async function ensureBootstrapToken(store: Store): Promise<NewToken | undefined> {
   if ((await store.tokens.count()) > 0) return undefined;
   try {
-    return await createToken(store, 'bootstrap-admin', ['admin']);
+    return await createToken(store, 'bootstrap-admin', ['admin'], { actor: SYSTEM_ACTOR });
   } catch (e) {
     // Another instance on the same database created it first: that one prints it.
     if (e instanceof ScimError && e.status === 409) return undefined;

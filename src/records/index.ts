@@ -6,7 +6,7 @@ import { type Config, ConfigError } from '../config/config.js';
 import type { Clock } from '../resources/context.js';
 import type { ResourceHooks } from '../resources/hooks.js';
 import type { SchemaRegistry } from '../scim/registry.js';
-import type { Store } from '../store/types.js';
+import type { Actor, Store } from '../store/types.js';
 import { createRecordHooks } from './hooks.js';
 import { RecordIssuer } from './issuer.js';
 import { type RecordKek, resolveRecordKek } from './kek.js';
@@ -55,7 +55,15 @@ export interface RecordsOptions {
   issuer?: string;
 }
 
-export function recordKeyManager(o: { config: Config; store: Store; clock: Clock; kek: RecordKek; logger?: Logger }): RecordKeyManager {
+export function recordKeyManager(o: {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  kek: RecordKek;
+  logger?: Logger;
+  /** who creates and rotates keys (audit log); default { client: 'system' } */
+  actor?: Actor;
+}): RecordKeyManager {
   return new RecordKeyManager({
     store: o.store,
     kek: o.kek,
@@ -63,6 +71,7 @@ export function recordKeyManager(o: { config: Config; store: Store; clock: Clock
     clock: o.clock,
     maxRecordValidityMs: o.config.recordValidityHours * 3_600_000,
     ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.actor ? { actor: o.actor } : {}),
   });
 }
 

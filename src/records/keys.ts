@@ -6,7 +6,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Clock } from '../resources/context.js';
-import type { SigningKeyRecord, Store } from '../store/types.js';
+import type { Actor, AuditEventInput, SigningKeyRecord, Store } from '../store/types.js';
 import { decryptPrivateKey, encryptPrivateKey, type RecordKek, RecordKeyError } from './kek.js';
 
 export type RecordSigningAlg = 'ES256' | 'EdDSA';
@@ -40,6 +40,46 @@ export interface KeyManagerOptions {
   logger?: Logger;
   /** how often the active key is re-read from the database (a rotation by another process) */
   reloadMs?: number;
+  /** who creates and rotates keys, for the audit log; default { client: 'system' } (the CLI: { client: 'cli' }) */
+  actor?: Actor;
+}
+
+/** resourceType of the audit events of record-signing keys (resourceId: the kid). */
+export const SIGNING_KEY_AUDIT_TYPE = 'SigningKey';
+
+/** The first key (no key was active): the public kid and alg only, never key material. */
+export function keyCreatedEvent(k: { kid: string; alg: string }, actor: Actor, at: string): AuditEventInput {
+  return {
+    action: 'create',
+    resourceType: SIGNING_KEY_AUDIT_TYPE,
+    resourceId: k.kid,
+    actor,
+    changes: { kid: { after: k.kid }, alg: { after: k.alg }, status: { after: 'active' } },
+    at,
+  };
+}
+
+/** A rotation: `next` signs from now on; `retired` (if any) verifies until `verifyUntil`. */
+export function keyRotatedEvent(
+  next: { kid: string; alg: string },
+  retired: { kid: string; alg: string } | undefined,
+  verifyUntil: string,
+  actor: Actor,
+  at: string,
+): AuditEventInput {
+  return {
+    action: 'rotate',
+    resourceType: SIGNING_KEY_AUDIT_TYPE,
+    resourceId: next.kid,
+    actor,
+    changes: {
+      kid: { after: next.kid },
+      alg: { after: next.alg },
+      activeKid: { before: retired?.kid ?? null, after: next.kid },
+      ...(retired ? { retiredKid: { after: retired.kid }, retiredAlg: { after: retired.alg }, retiredVerifyUntil: { after: verifyUntil } } : {}),
+    },
+    at,
+  };
 }
 
 /** Margin on top of the record validity before a retired key leaves the JWKS: key reload + clock skew. */
@@ -90,7 +130,7 @@ export class RecordKeyManager {
       const active = (await this.#o.store.keys.list()).find((k) => k.status === 'active');
       if (active) return this.#load(active);
       const fresh = await this.#generate();
-      if (await this.#o.store.keys.insertActive(fresh.record)) {
+      if (await this.#o.store.keys.insertActive(fresh.record, keyCreatedEvent(fresh.record, this.#actor, fresh.record.createdAt))) {
         this.#o.logger?.info({ kid: fresh.record.kid, alg: fresh.record.alg }, 'record signing key created');
         return this.#use(fresh.signing);
       }
@@ -140,14 +180,20 @@ export class RecordKeyManager {
 
   /** A new key signs from now on; the old one stays published until its records have expired. */
   async rotate(): Promise<{ active: string; retired?: string; verifyUntil: string }> {
-    const before = (await this.#o.store.keys.list()).find((k) => k.status === 'active');
     const fresh = await this.#generate();
     const now = this.#o.clock.now();
     const verifyUntil = new Date(now.getTime() + this.#o.maxRecordValidityMs + KEY_GRACE_MS).toISOString();
-    await this.#o.store.keys.rotate(fresh.record, now.toISOString(), verifyUntil);
+    // the key that retires is the one active inside the rotation's transaction (the store says which)
+    const { retired } = await this.#o.store.keys.rotate(fresh.record, now.toISOString(), verifyUntil, (old) =>
+      keyRotatedEvent(fresh.record, old, verifyUntil, this.#actor, now.toISOString()),
+    );
     this.#use(fresh.signing);
-    this.#o.logger?.info({ kid: fresh.record.kid, retired: before?.kid, verifyUntil }, 'record signing key rotated');
-    return before ? { active: fresh.record.kid, retired: before.kid, verifyUntil } : { active: fresh.record.kid, verifyUntil };
+    this.#o.logger?.info({ kid: fresh.record.kid, retired, verifyUntil }, 'record signing key rotated');
+    return retired !== undefined ? { active: fresh.record.kid, retired, verifyUntil } : { active: fresh.record.kid, verifyUntil };
+  }
+
+  get #actor(): Actor {
+    return this.#o.actor ?? { client: 'system' };
   }
 
   /** The stored keys, at most ROWS_CACHE_MS old (this process's own changes are seen at once). */

@@ -45,6 +45,7 @@ export function tokenRow(r: Raw): TokenRecord {
   if (r.user_id) t.userId = r.user_id as string;
   if (r.expires_at) t.expiresAt = r.expires_at as string;
   if (r.last_used) t.lastUsed = r.last_used as string;
+  if (r.expiry_recorded_at) t.expiryRecordedAt = r.expiry_recorded_at as string;
   return t;
 }
 

@@ -112,7 +112,12 @@ export interface TokenRecord {
   expiresAt?: string;
   lastUsed?: string;
   revoked: boolean;
+  /** when the refusal of this token as expired was written to the audit log (once per token) */
+  expiryRecordedAt?: string;
 }
+
+/** What TokenStore.create stores: the rest is state the store keeps. */
+export type NewTokenRecord = Omit<TokenRecord, 'revoked' | 'lastUsed' | 'expiryRecordedAt'>;
 
 /** Thrown by commit() when an update's expectedVersion is stale. */
 export class VersionConflict extends Error {
@@ -245,10 +250,22 @@ export interface SigningKeyRecord {
 
 export interface KeyStore {
   list(): Promise<SigningKeyRecord[]>;
-  /** Inserts an active key unless one is active already (two instances starting at once): false then. */
-  insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean>;
-  /** Rotation in one transaction: the current active key retires, `next` becomes active. */
-  rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void>;
+  /**
+   * Inserts an active key unless one is active already (two instances starting at once): false
+   * then. The key and its audit event are written in one transaction; a key not inserted writes none.
+   */
+  insertActive(k: Omit<SigningKeyRecord, 'status'>, audit: AuditEventInput): Promise<boolean>;
+  /**
+   * Rotation in one transaction: the current active key retires, `next` becomes active, and the
+   * audit event `audit(retired)` is appended (`retired`: the key that was active, read inside the
+   * transaction; undefined when there was none). Returns the retired key's kid.
+   */
+  rotate(
+    next: Omit<SigningKeyRecord, 'status'>,
+    retiredAt: string,
+    verifyUntil: string,
+    audit: (retired: SigningKeyRecord | undefined) => AuditEventInput,
+  ): Promise<{ retired?: string }>;
 }
 
 export interface Store {
@@ -278,11 +295,27 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Bearer tokens. Every change to a token (create, revoke, the first refusal as expired) is written
+ * with its audit event in one transaction, through the same hash-chain append as resource commits.
+ */
 export interface TokenStore {
-  create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void>;
+  /** Inserts the token and appends `audit` in one transaction (a name in use: 409, nothing written). */
+  create(t: NewTokenRecord, audit: AuditEventInput): Promise<void>;
   findByHash(hash: string): Promise<TokenRecord | undefined>;
   list(): Promise<TokenRecord[]>;
-  revoke(idOrName: string): Promise<boolean>;
+  /**
+   * Revokes the tokens whose id or name is `idOrName`, appending `audit(token)` for each one that
+   * was not revoked yet, in one transaction. false: no such token (nothing written); a token revoked
+   * before: true, and no second event.
+   */
+  revoke(idOrName: string, audit: (t: TokenRecord) => AuditEventInput): Promise<boolean>;
+  /**
+   * The first refusal of an expired token: marks the token (expiryRecordedAt = audit.at) and appends
+   * `audit` in one transaction. false, and nothing written, when it was recorded before: one event
+   * per token, however often it is presented.
+   */
+  recordExpiry(id: string, audit: AuditEventInput): Promise<boolean>;
   count(): Promise<number>;
   touch(id: string, at: string): Promise<void>;
 }

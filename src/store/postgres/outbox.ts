@@ -3,7 +3,8 @@
 
 import type pg from 'pg';
 import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
-import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
+import { appendAuditPg, inTransaction } from './audit-append.js';
+import type { AuditEventInput, KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
 export class PgOutbox implements OutboxStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -189,19 +190,28 @@ export class PgKeys implements KeyStore {
     return ((await this.pool.query('SELECT * FROM signing_keys ORDER BY created_at')).rows as Raw[]).map(keyRow);
   }
 
-  async insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean> {
-    const r = await this.pool.query(
-      `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES ($1, $2, $3, $4, $5, 'active')
-       ON CONFLICT DO NOTHING`,
-      [k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateKeyEnc, k.createdAt],
-    );
-    return (r.rowCount ?? 0) > 0;
+  async insertActive(k: Omit<SigningKeyRecord, 'status'>, audit: AuditEventInput): Promise<boolean> {
+    return inTransaction(this.pool, async (c) => {
+      const r = await c.query(
+        `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES ($1, $2, $3, $4, $5, 'active')
+         ON CONFLICT DO NOTHING`,
+        [k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateKeyEnc, k.createdAt],
+      );
+      const inserted = (r.rowCount ?? 0) > 0;
+      if (inserted) await appendAuditPg(c, [audit]);
+      return inserted;
+    });
   }
 
-  async rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+  async rotate(
+    next: Omit<SigningKeyRecord, 'status'>,
+    retiredAt: string,
+    verifyUntil: string,
+    audit: (retired: SigningKeyRecord | undefined) => AuditEventInput,
+  ): Promise<{ retired?: string }> {
+    return inTransaction(this.pool, async (c) => {
+      const active = (await c.query(`SELECT * FROM signing_keys WHERE status = 'active' FOR UPDATE`)).rows[0] as Raw | undefined;
+      const retired = active ? keyRow(active) : undefined;
       await c.query(`UPDATE signing_keys SET status = 'retired', retired_at = $1, verify_until = $2 WHERE status = 'active'`, [
         retiredAt,
         verifyUntil,
@@ -210,12 +220,8 @@ export class PgKeys implements KeyStore {
         `INSERT INTO signing_keys (kid, alg, public_jwk, private_key_enc, created_at, status) VALUES ($1, $2, $3, $4, $5, 'active')`,
         [next.kid, next.alg, JSON.stringify(next.publicJwk), next.privateKeyEnc, next.createdAt],
       );
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+      await appendAuditPg(c, [audit(retired)]);
+      return retired ? { retired: retired.kid } : {};
+    });
   }
 }

@@ -2,19 +2,19 @@
 // behaviour as SQLite: optimistic versions, uniqueness by unique indexes (not read-then-write),
 // one transaction per commit holding resources, audit events and outbox rows.
 
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
-import { auditHash } from '../audit-hash.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
 import { finishList, planList } from '../list-sql.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
-import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
+import { auditRow, type Raw, tokenRow } from '../rows.js';
+import { appendAuditPg, inTransaction } from './audit-append.js';
 import { numberPlaceholders, postgresDialect } from '../sql-dialect.js';
 import {
   type AuditEvent,
+  type AuditEventInput,
   type AuditWhere,
   auditWhereSql,
   type Commit,
@@ -24,6 +24,7 @@ import {
   RowMissing,
   type Store,
   type StoredResource,
+  type NewTokenRecord,
   type TokenRecord,
   type TokenStore,
   type KeyStore,
@@ -332,21 +333,7 @@ export class PostgresStore implements Store {
   }
 
   async #appendAudit(client: pg.PoolClient, c: Commit): Promise<void> {
-    const head = (await client.query('SELECT seq, hash FROM audit_head WHERE one FOR UPDATE')).rows[0] as { seq: string; hash: string };
-    let seq = Number(head.seq);
-    let prevHash = head.hash;
-    for (const a of c.audit) {
-      seq += 1;
-      const ev: Omit<AuditEvent, 'hash'> = { ...a, seq, id: randomUUID(), prevHash };
-      const hash = auditHash(ev);
-      await client.query(
-        `INSERT INTO audit_events (seq, id, at, action, resource_type, resource_id, actor, request_id, reason, changes, version, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        auditColumns({ ...ev, hash }),
-      );
-      prevHash = hash;
-    }
-    await client.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one', [seq, prevHash]);
+    await appendAuditPg(client, c.audit);
   }
 
   #mapConstraint(e: unknown): unknown {
@@ -397,17 +384,20 @@ export class PostgresStore implements Store {
 class PgTokens implements TokenStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
+  async create(t: NewTokenRecord, audit: AuditEventInput): Promise<void> {
     try {
-      await this.pool.query('INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        t.id,
-        t.name,
-        t.hash,
-        JSON.stringify(t.scopes),
-        t.userId ?? null,
-        t.created,
-        t.expiresAt ?? null,
-      ]);
+      await inTransaction(this.pool, async (c) => {
+        await c.query('INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          t.id,
+          t.name,
+          t.hash,
+          JSON.stringify(t.scopes),
+          t.userId ?? null,
+          t.created,
+          t.expiresAt ?? null,
+        ]);
+        await appendAuditPg(c, [audit]);
+      });
     } catch (e) {
       if ((e as { code?: string }).code === '23505') throw uniqueness(`a token named "${t.name}" exists`);
       throw e;
@@ -423,9 +413,23 @@ class PgTokens implements TokenStore {
     return (await this.pool.query('SELECT * FROM tokens ORDER BY created')).rows.map(tokenRow);
   }
 
-  async revoke(idOrName: string): Promise<boolean> {
-    const r = await this.pool.query('UPDATE tokens SET revoked = true WHERE id = $1 OR name = $1', [idOrName]);
-    return (r.rowCount ?? 0) > 0;
+  async revoke(idOrName: string, audit: (t: TokenRecord) => AuditEventInput): Promise<boolean> {
+    return inTransaction(this.pool, async (c) => {
+      const revoked = (await c.query('UPDATE tokens SET revoked = true WHERE (id = $1 OR name = $1) AND NOT revoked RETURNING *', [idOrName])).rows.map(
+        tokenRow,
+      );
+      await appendAuditPg(c, revoked.map(audit));
+      return revoked.length > 0 || ((await c.query('SELECT 1 FROM tokens WHERE id = $1 OR name = $1', [idOrName])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async recordExpiry(id: string, audit: AuditEventInput): Promise<boolean> {
+    return inTransaction(this.pool, async (c) => {
+      const r = await c.query('UPDATE tokens SET expiry_recorded_at = $1 WHERE id = $2 AND expiry_recorded_at IS NULL', [audit.at, id]);
+      const first = (r.rowCount ?? 0) > 0;
+      if (first) await appendAuditPg(c, [audit]);
+      return first;
+    });
   }
 
   async count(): Promise<number> {

@@ -153,4 +153,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     name: 'one case fold (src/lib/case-fold.ts): re-folded indexes and values',
     statements: (registry) => refoldDdl(registry, postgresDialect),
   },
+  {
+    // The marker that makes the `expire` audit event of a token one event, however often the
+    // expired token is presented (TokenStore.recordExpiry).
+    version: 8,
+    name: 'token expiry audit marker',
+    statements: () => ['ALTER TABLE tokens ADD COLUMN IF NOT EXISTS expiry_recorded_at TEXT'],
+  },
 ];

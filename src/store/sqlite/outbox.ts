@@ -4,17 +4,11 @@
 
 import type Database from 'better-sqlite3';
 import { keyRow, outboxRow, type Raw, syncLink } from '../rows.js';
+import { appendAuditSqlite } from './audit-append.js';
+import { prep } from './prep.js';
+import type { AuditEventInput, KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
-/** Prepared statements, cached per connection: preparing costs more than running these small queries. */
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-export function prep(db: Database.Database, sql: string): Database.Statement {
-  let m = statements.get(db);
-  if (!m) statements.set(db, (m = new Map()));
-  let st = m.get(sql);
-  if (!st) m.set(sql, (st = db.prepare(sql)));
-  return st;
-}
-import type { KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
+export { prep };
 
 export class SqliteOutbox implements OutboxStore {
   constructor(private readonly db: Database.Database) {}
@@ -184,9 +178,14 @@ export class SqliteKeys implements KeyStore {
       .run(k.kid, k.alg, JSON.stringify(k.publicJwk), k.privateKeyEnc, k.createdAt);
   }
 
-  async insertActive(k: Omit<SigningKeyRecord, 'status'>): Promise<boolean> {
+  async insertActive(k: Omit<SigningKeyRecord, 'status'>, audit: AuditEventInput): Promise<boolean> {
     try {
-      this.#insert(k);
+      this.db
+        .transaction(() => {
+          this.#insert(k);
+          appendAuditSqlite(this.db, [audit]);
+        })
+        .immediate();
       return true;
     } catch (e) {
       if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) return false;
@@ -194,12 +193,23 @@ export class SqliteKeys implements KeyStore {
     }
   }
 
-  async rotate(next: Omit<SigningKeyRecord, 'status'>, retiredAt: string, verifyUntil: string): Promise<void> {
-    this.db.transaction(() => {
-      this.db
-        .prepare(`UPDATE signing_keys SET status = 'retired', retired_at = ?, verify_until = ? WHERE status = 'active'`)
-        .run(retiredAt, verifyUntil);
-      this.#insert(next);
-    }).immediate();
+  async rotate(
+    next: Omit<SigningKeyRecord, 'status'>,
+    retiredAt: string,
+    verifyUntil: string,
+    audit: (retired: SigningKeyRecord | undefined) => AuditEventInput,
+  ): Promise<{ retired?: string }> {
+    return this.db
+      .transaction(() => {
+        const active = prep(this.db, `SELECT * FROM signing_keys WHERE status = 'active'`).get() as Raw | undefined;
+        const retired = active ? keyRow(active) : undefined;
+        this.db
+          .prepare(`UPDATE signing_keys SET status = 'retired', retired_at = ?, verify_until = ? WHERE status = 'active'`)
+          .run(retiredAt, verifyUntil);
+        this.#insert(next);
+        appendAuditSqlite(this.db, [audit(retired)]);
+        return retired ? { retired: retired.kid } : {};
+      })
+      .immediate();
   }
 }

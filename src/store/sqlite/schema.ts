@@ -161,6 +161,13 @@ export const MIGRATIONS: readonly Migration[] = [
         .map((x) => `${x};`)
         .join('\n'),
   },
+  {
+    // The marker that makes the `expire` audit event of a token one event, however often the
+    // expired token is presented (TokenStore.recordExpiry). Applied once (schema_migrations).
+    version: 8,
+    name: 'token expiry audit marker',
+    sql: () => 'ALTER TABLE tokens ADD COLUMN expiry_recorded_at TEXT;',
+  },
 ];
 
 function attributeIndexes(registry: SchemaRegistry): string {

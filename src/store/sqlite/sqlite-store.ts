@@ -1,13 +1,11 @@
 // The embedded store: one SQLite file (WAL), better-sqlite3. Synchronous underneath, async at the
 // Store interface so that callers are written once for SQLite and PostgreSQL.
 
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
-import { auditHash, GENESIS_HASH } from '../audit-hash.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
 import { finishList, planList } from '../list-sql.js';
 import { sqliteDialect } from '../sql-dialect.js';
@@ -15,6 +13,7 @@ import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
 import {
   type AuditEvent,
+  type AuditEventInput,
   type AuditWhere,
   auditWhereSql,
   type Commit,
@@ -26,12 +25,14 @@ import {
   type Store,
   type StoredResource,
   type SyncStateStore,
+  type NewTokenRecord,
   type TokenRecord,
   type TokenStore,
   type KeyStore,
   VersionConflict,
 } from '../types.js';
-import { auditColumns, auditRow, type Raw, tokenRow } from '../rows.js';
+import { auditRow, type Raw, tokenRow } from '../rows.js';
+import { appendAuditSqlite } from './audit-append.js';
 import { prep, SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
 import { registerSqlFunctions } from './functions.js';
 import { SqliteReadPool } from './read-pool.js';
@@ -301,21 +302,7 @@ export class SqliteStore implements Store {
   }
 
   #appendAudit(c: Commit): void {
-    const last = this.#stmt('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
-    let seq = last?.seq ?? 0;
-    let prevHash = last?.hash ?? GENESIS_HASH;
-    const ins = this.#stmt(
-      'INSERT INTO audit_events (seq, id, at, action, resource_type, resource_id, actor, request_id, reason, changes, version, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    for (const a of c.audit) {
-      seq += 1;
-      const ev: Omit<AuditEvent, 'hash'> = { ...a, seq, id: randomUUID(), prevHash };
-      const hash = auditHash(ev);
-      ins.run(...auditColumns({ ...ev, hash }));
-      prevHash = hash;
-    }
+    appendAuditSqlite(this.#db, c.audit);
   }
 
   #writeValues(type: string, id: string, before: Json | undefined, after: Json | undefined): void {
@@ -385,11 +372,22 @@ class SqliteTokens implements TokenStore {
     return r ? tokenRow(r) : undefined;
   }
 
-  async create(t: Omit<TokenRecord, 'revoked' | 'lastUsed'>): Promise<void> {
+  async create(t: NewTokenRecord, audit: AuditEventInput): Promise<void> {
     try {
       this.db
-        .prepare('INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(t.id, t.name, t.hash, JSON.stringify(t.scopes), t.userId ?? null, t.created, t.expiresAt ?? null);
+        .transaction(() => {
+          prep(this.db, 'INSERT INTO tokens (id, name, hash, scopes, user_id, created, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+            t.id,
+            t.name,
+            t.hash,
+            JSON.stringify(t.scopes),
+            t.userId ?? null,
+            t.created,
+            t.expiresAt ?? null,
+          );
+          appendAuditSqlite(this.db, [audit]);
+        })
+        .immediate();
     } catch (e) {
       if (e instanceof Error && e.message.includes('tokens.name')) throw uniqueness(`a token named "${t.name}" exists`);
       throw e;
@@ -406,8 +404,26 @@ class SqliteTokens implements TokenStore {
     );
   }
 
-  async revoke(idOrName: string): Promise<boolean> {
-    return prep(this.db, 'UPDATE tokens SET revoked = 1 WHERE id = ? OR name = ?').run(idOrName, idOrName).changes > 0;
+  async revoke(idOrName: string, audit: (t: TokenRecord) => AuditEventInput): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const revoked = prep(this.db, 'UPDATE tokens SET revoked = 1 WHERE (id = ? OR name = ?) AND revoked = 0 RETURNING *')
+          .all(idOrName, idOrName)
+          .map((r) => tokenRow(r as Record<string, unknown>));
+        appendAuditSqlite(this.db, revoked.map(audit));
+        return revoked.length > 0 || prep(this.db, 'SELECT 1 FROM tokens WHERE id = ? OR name = ?').get(idOrName, idOrName) !== undefined;
+      })
+      .immediate();
+  }
+
+  async recordExpiry(id: string, audit: AuditEventInput): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const first = prep(this.db, 'UPDATE tokens SET expiry_recorded_at = ? WHERE id = ? AND expiry_recorded_at IS NULL').run(audit.at, id).changes > 0;
+        if (first) appendAuditSqlite(this.db, [audit]);
+        return first;
+      })
+      .immediate();
   }
 
   async count(): Promise<number> {

@@ -19,13 +19,21 @@ describe('audit events', () => {
 
   it('create, replace, patch and delete each write one event with actor, request id and before/after', async () => {
     const actor = { client: 'hr-sync', tokenId: await tokenId() };
+    // before any resource: the first signing key and the two tokens (issue 11), then the chain goes on
+    const start = await allAudit(t);
+    expect(start.map((e) => [e.resourceType, e.action])).toEqual([
+      ['SigningKey', 'create'],
+      ['Token', 'create'],
+      ['Token', 'create'],
+    ]);
+    const n0 = start.length;
     const created = await t.http.post('/Users', { schemas: [USER_URN], userName: 'audited', title: 'Eng' }, token).set('X-Request-Id', 'req-create');
     expect(created.status).toBe(201);
     const id = created.body.id as string;
-    let events = await allAudit(t);
+    let events = (await allAudit(t)).slice(n0);
     expect(events).toEqual([
       {
-        seq: 1,
+        seq: n0 + 1,
         id: expect.any(String),
         action: 'create',
         resourceType: 'User',
@@ -35,7 +43,7 @@ describe('audit events', () => {
         changes: { userName: { before: null, after: 'audited' }, title: { before: null, after: 'Eng' } },
         version: 1,
         at: '2026-05-01T12:00:00.000Z',
-        prevHash: GENESIS_HASH,
+        prevHash: start.at(-1)!.hash,
         hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
     ]);
@@ -46,10 +54,10 @@ describe('audit events', () => {
     await t.http.patch(`/Users/${id}`, patchBody({ op: 'remove', path: 'nickName' }), token).set('X-Request-Id', 'req-patch');
     t.clock.advance(1000);
     await t.http.delete(`/Users/${id}`, token).set('X-Request-Id', 'req-delete');
-    events = await allAudit(t);
+    events = (await allAudit(t)).slice(n0);
     expect(events.slice(1).map(({ id: _i, hash: _h, prevHash: _p, ...rest }) => rest)).toEqual([
       {
-        seq: 2,
+        seq: n0 + 2,
         action: 'replace',
         resourceType: 'User',
         resourceId: id,
@@ -60,7 +68,7 @@ describe('audit events', () => {
         at: '2026-05-01T12:00:01.000Z',
       },
       {
-        seq: 3,
+        seq: n0 + 3,
         action: 'patch',
         resourceType: 'User',
         resourceId: id,
@@ -71,7 +79,7 @@ describe('audit events', () => {
         at: '2026-05-01T12:00:02.000Z',
       },
       {
-        seq: 4,
+        seq: n0 + 4,
         action: 'delete',
         resourceType: 'User',
         resourceId: id,
@@ -112,8 +120,8 @@ describe('audit events', () => {
   it('failed and no-op requests write no event', async () => {
     const u = await createUser(t, 'stable', { title: 'Same' });
     const id = u.id as string;
+    const reader = await t.tokenWith(['scim.read']); // creating a token writes an event: before counting
     const n = (await allAudit(t)).length;
-    const reader = await t.tokenWith(['scim.read']);
     const responses = [
       await t.http.post('/Users', { schemas: [USER_URN], userName: 'stable' }, token),
       await t.http.post('/Users', { schemas: [USER_URN], userName: 'x', bogus: 1 }, token),
@@ -130,6 +138,7 @@ describe('audit events', () => {
   });
 
   it('the events form a hash chain: each prevHash is the previous hash, each hash covers its event', async () => {
+    const n0 = (await allAudit(t)).length; // the signing key's and the tokens' events come first
     const u = await createUser(t, 'chain');
     for (let i = 0; i < 5; i++) {
       await t.http.patch(`/Users/${u.id as string}`, patchBody({ op: 'replace', path: 'title', value: `t${i}` }), token);
@@ -137,9 +146,9 @@ describe('audit events', () => {
     await createGroup(t, 'chain-group', [u.id as string]);
     await t.http.delete(`/Users/${u.id as string}`, token);
     const events = await allAudit(t);
-    expect(events.length).toBe(9);
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(new Set(events.map((e) => e.id)).size).toBe(9);
+    expect(events.length).toBe(n0 + 9);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: n0 + 9 }, (_, i) => i + 1));
+    expect(new Set(events.map((e) => e.id)).size).toBe(n0 + 9);
     expect(events[0]!.prevHash).toBe(GENESIS_HASH);
     events.forEach((e, i) => {
       if (i > 0) expect(e.prevHash).toBe(events[i - 1]!.hash);

@@ -10,7 +10,7 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildAgentroster } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/config.js';
-import { createToken, hashToken } from '../../../src/http/tokens.js';
+import { CLI_ACTOR, createToken, hashToken, revokeToken } from '../../../src/http/tokens.js';
 import { loadRegistry } from '../../../src/scim/load-schemas.js';
 import { openStore } from '../../../src/store/open-store.js';
 import { buildTestApp, captureState, expectUnchanged, patchBody, SCIM, SCIM_CT, scimError, type TestApp, USER_URN } from '../../helpers/test-app.js';
@@ -73,7 +73,7 @@ describe('authentication and scopes', () => {
 
   it('a revoked token → 401, nothing changes', async () => {
     const token = await t.tokenWith(['admin'], 'to-revoke');
-    expect(await t.store.tokens.revoke('to-revoke')).toBe(true);
+    expect(await revokeToken(t.store, 'to-revoke', CLI_ACTOR)).toBe(true);
     const before = await captureState(t, `/Users/${userId}`);
     for (const res of [await t.http.get('/Users', token), await t.http.delete(`/Users/${userId}`, token)]) {
       expect(res.status).toBe(401);
