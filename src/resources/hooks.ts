@@ -3,7 +3,7 @@
 // write has on other resources in the same commit.
 
 import type { Filter } from '../scim/filter/ast.js';
-import type { AuditEventInput, Json, OutboxInput, Store, Write } from '../store/types.js';
+import type { AuditEventInput, CommitGuard, Json, OutboxInput, Store, Write } from '../store/types.js';
 import type { RequestContext } from './context.js';
 import type { Rendered } from './service.js';
 
@@ -20,6 +20,12 @@ export interface WriteInfo {
   id: string;
   /** create | replace | patch | delete, or the name of a server-side action (ResourceService.modify) */
   action: string;
+  /**
+   * Limits the store enforces inside this write's transaction (a limit checked in finalize holds
+   * only until another request commits): finalize pushes here, the service commits them with the
+   * write, and a guard that fails rolls the whole commit back (a 409 with the guard's message).
+   */
+  guards: CommitGuard[];
 }
 
 /** Further rows of the same commit: they succeed or fail together with the write that caused them. */
@@ -27,6 +33,8 @@ export interface Effects {
   writes: Write[];
   audit: AuditEventInput[];
   outbox: OutboxInput[];
+  /** limits of these rows (a planned write's, ResourceService.plan), committed with them: see WriteInfo.guards */
+  guards?: CommitGuard[];
 }
 
 /** A client operation a hook may take over entirely (e.g. a write to an agent's User projection). */
@@ -87,6 +95,7 @@ export function composeHooks(...sets: ResourceHooks[]): ResourceHooks {
         out.writes.push(...(e.writes ?? []));
         out.audit.push(...(e.audit ?? []));
         out.outbox.push(...(e.outbox ?? []));
+        if (e.guards?.length) (out.guards ??= []).push(...e.guards);
       }
       return out;
     },

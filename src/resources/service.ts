@@ -15,6 +15,7 @@ import { costClassifier, indexedAttributeNames, QueryBusy, QueryTimeout } from '
 import {
   type Commit,
   type Json,
+  LimitExceeded,
   type ListQuery,
   RowMissing,
   type SortSpec,
@@ -182,14 +183,15 @@ export class ResourceService {
     let next = validateResource(this.registry, rt, input, { mode: 'create' });
     next = withId(next, id);
     const at = this.#clock.now().toISOString();
-    const info: WriteInfo = { store: this.store, ctx, previous: undefined, version: 1, at, id, action: 'create' };
+    const info: WriteInfo = { store: this.store, ctx, previous: undefined, version: 1, at, id, action: 'create', guards: [] };
     if (hooks.finalize) next = await hooks.finalize(next, info);
     const data = stripServer(next);
     const extra = await this.#effects(hooks, data, info);
-    await this.store.commit({
+    await this.#commit({
       writes: [{ kind: 'insert', type: rt.type.name, id, data, at }, ...extra.writes],
       audit: [this.#audit('create', rt, id, ctx, at, diffResources(undefined, data), 1), ...extra.audit],
       outbox: [...this.#outbox(rt, id, 'create', 1), ...extra.outbox],
+      guards: [...info.guards, ...(extra.guards ?? [])],
     });
     return (await this.render(rt, [{ type: rt.type.name, id, data, version: 1, created: at, lastModified: at }], ctx))[0]!;
   }
@@ -281,12 +283,14 @@ export class ResourceService {
         at,
         id,
         action: 'delete',
+        guards: [],
       });
       commit.writes.push(...extra.writes);
       commit.audit.push(...extra.audit);
       commit.outbox.push(...extra.outbox);
+      if (extra.guards?.length) commit.guards = extra.guards;
       try {
-        await this.store.commit(commit);
+        await this.#commit(commit);
         return;
       } catch (e) {
         if (e instanceof RowMissing && e.id === id) throw notFound(`${rt.type.name} "${id}" not found`);
@@ -340,7 +344,7 @@ export class ResourceService {
       if (!prepared) return (await this.render(rt, [row], ctx))[0]!;
       const { data, version, at } = prepared;
       try {
-        await this.store.commit(prepared.commit);
+        await this.#commit(prepared.commit);
       } catch (e) {
         if (e instanceof RowMissing && e.type === rt.type.name && e.id === id) throw notFound(`${rt.type.name} "${id}" not found`);
         if (e instanceof VersionConflict || e instanceof RowMissing) {
@@ -377,7 +381,7 @@ export class ResourceService {
     const at = atOverride ?? this.#clock.now().toISOString();
     const version = row.version + 1;
     let next = change(existing, at);
-    const info: WriteInfo = { store: this.store, ctx, previous: existing, version, at, id, action };
+    const info: WriteInfo = { store: this.store, ctx, previous: existing, version, at, id, action, guards: [] };
     if (next !== existing && hooks.finalize) next = await hooks.finalize(withId(next, id), info);
     const data = stripServer(next);
     if (canonicalJson(data) === canonicalJson(row.data)) return undefined;
@@ -390,13 +394,23 @@ export class ResourceService {
         writes: [{ kind: 'update', type: rt.type.name, id, data, at, expectedVersion: row.version, before: row.data }, ...extra.writes],
         audit: [this.#audit(action, rt, id, ctx, at, diffResources(row.data, data), version, reason), ...extra.audit],
         outbox: [...this.#outbox(rt, id, action, version), ...extra.outbox],
+        ...(info.guards.length > 0 || extra.guards?.length ? { guards: [...info.guards, ...(extra.guards ?? [])] } : {}),
       },
     };
   }
 
+  /** store.commit, with the store's refusal of a guarded limit as the SCIM error the early check gives. */
+  async #commit(c: Commit): Promise<void> {
+    try {
+      await this.store.commit(c);
+    } catch (e) {
+      throw commitError(e) ?? e;
+    }
+  }
+
   async #effects(hooks: ResourceHooks, data: Json | undefined, info: WriteInfo): Promise<Effects> {
     const e = hooks.effects ? await hooks.effects(data, info) : undefined;
-    return { writes: e?.writes ?? [], audit: e?.audit ?? [], outbox: e?.outbox ?? [] };
+    return { writes: e?.writes ?? [], audit: e?.audit ?? [], outbox: e?.outbox ?? [], ...(e?.guards?.length ? { guards: e.guards } : {}) };
   }
 
   #audit(
@@ -442,6 +456,16 @@ function queryLimitError(e: unknown): ScimError | undefined {
   if (e instanceof QueryBusy) {
     return new ScimError(503, 'the server is busy with other expensive queries; retry shortly', undefined, { 'Retry-After': '1' });
   }
+  return undefined;
+}
+
+/**
+ * The store's refusals of a commit as SCIM errors: a guarded limit (a seat limit, an assignment
+ * limit) that the commit would exceed is 409 with the guard's message, the same refusal the hooks'
+ * early check gives when it already sees the limit reached.
+ */
+function commitError(e: unknown): ScimError | undefined {
+  if (e instanceof LimitExceeded) return new ScimError(409, e.message);
   return undefined;
 }
 

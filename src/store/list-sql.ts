@@ -69,6 +69,15 @@ export function planList(t: SqlFilterTranslator, typeName: string, q: ListQuery)
   };
 }
 
+/**
+ * The count of the resources of `typeName` matching `filter`: the total of a list query with that
+ * filter (planList), for the commit guards both stores evaluate inside their write transaction.
+ */
+export function countQuery(t: SqlFilterTranslator, typeName: string, filter: ListQuery['filter']): { sql: string; params: unknown[] } {
+  const plan = planList(t, typeName, { ...(filter ? { filter } : {}), startIndex: 1, count: 0 });
+  return { sql: plan.countSql!, params: plan.countParams };
+}
+
 /** Page rows (one extra in cursor mode, to know whether a next page exists) → ListResult. */
 export function finishList(
   plan: ListPlan,

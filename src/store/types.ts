@@ -72,10 +72,29 @@ export type Write =
     }
   | { kind: 'delete'; type: string; id: string; expectedVersion?: number };
 
+/**
+ * A limit the database enforces: after the commit's writes, inside its transaction, the resources
+ * of `type` matching `filter` must number at most `max`; otherwise the whole commit rolls back with
+ * LimitExceeded(`message`). Commits carrying a guard with the same `key` serialise on it (SQLite: the
+ * single writer; PostgreSQL: a transaction advisory lock on a 64-bit hash of the key, taken in key
+ * order), so each one counts the others' committed writes: check and write are one step.
+ */
+export interface CommitGuard {
+  /** names the limit, e.g. `entitlement-limit:<value>`, `seat-limit:<team id>` */
+  key: string;
+  type: string;
+  filter: Filter;
+  max: number;
+  /** the error's message when the limit would be exceeded */
+  message: string;
+}
+
 export interface Commit {
   writes: Write[];
   audit: AuditEventInput[];
   outbox: OutboxInput[];
+  /** limits checked after the writes, in the same transaction (see CommitGuard) */
+  guards?: CommitGuard[];
 }
 
 export interface SortSpec {
@@ -138,6 +157,19 @@ export class RowMissing extends Error {
   ) {
     super(`${type} ${id} does not exist`);
     this.name = 'RowMissing';
+  }
+}
+
+/** Thrown by commit() when a guard's count exceeds its maximum: nothing of the commit was written. */
+export class LimitExceeded extends Error {
+  constructor(
+    readonly key: string,
+    readonly count: number,
+    readonly max: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LimitExceeded';
   }
 }
 

@@ -24,7 +24,8 @@ import { addDays, forbidden, invalid, isObj, type Json, maxIso, ms, objects, str
 import { invalidValue, notFound, preconditionFailed, ScimError } from '../../scim/errors.js';
 import type { SchemaRegistry } from '../../scim/registry.js';
 import type { Filter } from '../../scim/filter/ast.js';
-import type { Store } from '../../store/types.js';
+import { QueryBusy } from '../../store/query-cost.js';
+import type { CommitGuard, Store } from '../../store/types.js';
 import type { Clock, RequestContext } from '../context.js';
 import type { ResourceHooks } from '../hooks.js';
 import { etagOf, ifMatchPasses } from '../service.js';
@@ -169,24 +170,35 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
     }
   }
 
-  async function checkSeat(store: Store, g: Json, prevGov: Json | undefined, id: string, to: LifecycleState): Promise<void> {
+  /**
+   * The early check of a limit (a friendly 409 before any work): the count of `filter`, or undefined
+   * when every read worker is busy — the commit's guard decides then, as it does in every case.
+   */
+  async function countForEarlyCheck(store: Store, filter: Filter): Promise<number | undefined> {
+    try {
+      return await count(store, agentType(), filter);
+    } catch (e) {
+      if (e instanceof QueryBusy) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Seat limits: an agent joining an owner team (created in it, or moved in) must find a free seat.
+   * Checked here, and enforced by the store in the commit (a guard: counted after the write, in its
+   * transaction), so concurrent hires cannot all take the last seat.
+   */
+  async function checkSeat(store: Store, g: Json, prevGov: Json | undefined, id: string, to: LifecycleState, guards: CommitGuard[]): Promise<void> {
     const team = isObj(g.ownerTeam) ? str(g.ownerTeam.value) : undefined;
     const before = prevGov && isObj(prevGov.ownerTeam) ? str(prevGov.ownerTeam.value) : undefined;
     if (team === undefined || team === before || to === 'retired') return;
     const limit = seatLimitOf(policy, { value: team, ...(str((g.ownerTeam as Json).display) ? { display: String((g.ownerTeam as Json).display) } : {}) });
     if (limit === undefined) return;
-    const used = await count(
-      store,
-      agentType(),
-      allOf(
-        eq('ownerTeam', team, GOV, 'value'),
-        { kind: 'not', filter: eq('lifecycleState', 'retired', GOV) },
-        { kind: 'not', filter: eq('id', id) },
-      ),
-    );
-    if (used >= limit) {
-      throw new ScimError(409, `owner team "${String((g.ownerTeam as Json).display ?? team)}" has used all of its ${limit} agent seats; retire an agent or raise the limit`);
-    }
+    const message = `owner team "${String((g.ownerTeam as Json).display ?? team)}" has used all of its ${limit} agent seats; retire an agent or raise the limit`;
+    const seated = allOf(eq('ownerTeam', team, GOV, 'value'), { kind: 'not', filter: eq('lifecycleState', 'retired', GOV) })!;
+    guards.push({ key: `seat-limit:${team.toLowerCase()}`, type: 'Agent', filter: seated, max: limit, message });
+    const used = await countForEarlyCheck(store, allOf(seated, { kind: 'not', filter: eq('id', id) })!);
+    if (used !== undefined && used >= limit) throw new ScimError(409, message);
   }
 
   async function granterOf(ctx: RequestContext, kind: ActorKind, people: Map<string, Person>): Promise<Granter> {
@@ -201,16 +213,19 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
     };
   }
 
-  async function assignmentLimits(store: Store, id: string, added: string[], catalogue: Map<string, CatalogueEntry>): Promise<void> {
+  /**
+   * totalAssignmentsPermitted: a newly granted entitlement may be held by at most its limit of
+   * agents. Checked here, and enforced by the store in the commit (a guard per limited entitlement).
+   */
+  async function assignmentLimits(store: Store, id: string, added: string[], catalogue: Map<string, CatalogueEntry>, guards: CommitGuard[]): Promise<void> {
     for (const v of added) {
       const limit = catalogue.get(v)?.assignmentLimit;
       if (limit === undefined) continue;
-      const holders = await count(
-        store,
-        agentType(),
-        allOf({ kind: 'valuePath', path: { attr: 'entitlements' }, filter: eq('value', v) }, { kind: 'not', filter: eq('id', id) }),
-      );
-      if (holders >= limit) throw new ScimError(409, `entitlements: "${v}" may be held by at most ${limit} agents (totalAssignmentsPermitted)`);
+      const message = `entitlements: "${v}" may be held by at most ${limit} agents (totalAssignmentsPermitted)`;
+      const holding: Filter = { kind: 'valuePath', path: { attr: 'entitlements' }, filter: eq('value', v) };
+      guards.push({ key: `entitlement-limit:${v.toLowerCase()}`, type: 'Agent', filter: holding, max: limit, message });
+      const holders = await countForEarlyCheck(store, allOf(holding, { kind: 'not', filter: eq('id', id) })!);
+      if (holders !== undefined && holders >= limit) throw new ScimError(409, message);
     }
   }
 
@@ -408,7 +423,7 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
         if (res.grants.length > 0) next.entitlements = res.grants;
         else delete next.entitlements;
         const added = res.grants.map((e) => String(e.value)).filter((v) => !prevByValue.has(v));
-        await assignmentLimits(store, id, added, entCatalogue);
+        await assignmentLimits(store, id, added, entCatalogue, info.guards);
       }
       const prevRoles = objects(previous?.roles);
       if (roles.length > 0) {
@@ -429,7 +444,7 @@ export function agentGovernanceHooks(deps: GovernanceDeps): ResourceHooks {
       throwViolations(profileViolations(next, g, id));
       await checkCredentialUniqueness(store, id, objects(prevGov?.credentials), objects(g.credentials));
       if (!previous || previous.agentUserName !== next.agentUserName) await checkUserNameFree(store, id, String(next.agentUserName));
-      await checkSeat(store, g, prevGov, id, to);
+      await checkSeat(store, g, prevGov, id, to, info.guards);
       // (secrets: every client input is scanned raw before it is parsed — ResourceService for every type,
       // certifications, activity — so no error message can echo one; nothing to re-scan here)
 

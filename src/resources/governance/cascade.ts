@@ -97,6 +97,7 @@ export async function sponsorCascade(i: CascadeInput): Promise<Effects | undefin
     out.writes.push(...e.writes);
     out.audit.push(...e.audit);
     out.outbox.push(...e.outbox);
+    if (e.guards?.length) (out.guards ??= []).push(...e.guards);
   };
   let n = 0;
   const overflow = () => {

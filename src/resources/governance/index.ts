@@ -87,6 +87,7 @@ export class Governance {
       at,
       id: row.id,
       action: 'repair',
+      guards: [],
     });
     const writes = effects?.writes ?? [];
     if (writes.length === 0) return false;

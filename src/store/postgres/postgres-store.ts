@@ -2,11 +2,12 @@
 // behaviour as SQLite: optimistic versions, uniqueness by unique indexes (not read-then-write),
 // one transaction per commit holding resources, audit events and outbox rows.
 
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
-import { finishList, planList } from '../list-sql.js';
+import { countQuery, finishList, planList } from '../list-sql.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
 import { auditRow, type Raw, tokenRow } from '../rows.js';
@@ -18,7 +19,9 @@ import {
   type AuditWhere,
   auditWhereSql,
   type Commit,
+  type CommitGuard,
   type Json,
+  LimitExceeded,
   type ListQuery,
   type ListResult,
   RowMissing,
@@ -53,6 +56,11 @@ export interface PostgresStoreOptions {
 
 const COLS = 'r.type, r.id, r.data, r.version, r.created, r.last_modified, r.seq';
 const MIGRATION_LOCK = 7_348_112_991; // pg_advisory_lock key: "agentroster migrations"
+
+/** The advisory lock of a commit guard: a signed 64-bit hash of its key (namespaced: never MIGRATION_LOCK in practice). */
+export function guardLockKey(key: string): string {
+  return createHash('sha256').update(`agentroster commit guard\u0000${key}`).digest().readBigInt64BE(0).toString();
+}
 
 function toStored(r: Raw): StoredResource {
   return {
@@ -294,6 +302,7 @@ export class PostgresStore implements Store {
           await client.query('UPDATE resource_counts SET n = n - 1 WHERE type = $1', [w.type]);
         }
       }
+      if (c.guards && c.guards.length > 0) await this.#checkGuards(client, c.guards);
       if (c.audit.length > 0) await this.#appendAudit(client, c);
       const now = new Date().toISOString();
       for (const o of c.outbox) {
@@ -308,6 +317,26 @@ export class PostgresStore implements Store {
       throw this.#mapConstraint(e);
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * The commit's guards, after its writes: a transaction advisory lock per key (in key order, so two
+   * commits with several guards cannot deadlock), then the counts. Commits on the same limit, from
+   * any instance, wait for each other here; under READ COMMITTED each count (a new statement after
+   * the lock was granted) sees every commit that held the lock before, plus this commit's writes.
+   * The locks end with the transaction.
+   */
+  async #checkGuards(client: pg.PoolClient, guards: CommitGuard[]): Promise<void> {
+    for (const key of [...new Set(guards.map((g) => g.key))].sort()) {
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [guardLockKey(key)]);
+    }
+    for (const g of guards) {
+      const rt = this.#registry.resourceType(g.type);
+      if (!rt) throw new Error(`commit guard ${g.key}: unknown resource type "${g.type}"`);
+      const cq = countQuery(this.#translator(rt), rt.type.name, g.filter);
+      const n = Number(((await client.query(q(cq.sql), cq.params)).rows[0] as { n: unknown }).n);
+      if (n > g.max) throw new LimitExceeded(g.key, n, g.max, g.message);
     }
   }
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { uniqueness } from '../../scim/errors.js';
 import type { ResourceTypeInfo, SchemaRegistry } from '../../scim/registry.js';
 import { SqlFilterTranslator } from '../filter-sql.js';
-import { finishList, planList } from '../list-sql.js';
+import { countQuery, finishList, planList } from '../list-sql.js';
 import { sqliteDialect } from '../sql-dialect.js';
 import { indexName, pathKey, SINGLE_VALUED_INDEXES } from '../indexes.js';
 import { type MultiValuedIndex, multiValuedIndexes, valueChanges } from '../multi-values.js';
@@ -17,7 +17,9 @@ import {
   type AuditWhere,
   auditWhereSql,
   type Commit,
+  type CommitGuard,
   type Json,
+  LimitExceeded,
   type ListQuery,
   type ListResult,
   type OutboxStore,
@@ -292,12 +294,28 @@ export class SqliteStore implements Store {
           this.#stmt('UPDATE resource_counts SET n = n - 1 WHERE type = ?').run(w.type);
         }
       }
+      if (c.guards) this.#checkGuards(c.guards);
       if (c.audit.length > 0) this.#appendAudit(c);
       for (const o of c.outbox) {
         this.#stmt(
           'INSERT INTO outbox (target, resource_type, resource_id, action, version, created, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         ).run(o.target, o.resourceType, o.resourceId, o.action, o.version, new Date().toISOString(), new Date().toISOString());
       }
+    }
+  }
+
+  /**
+   * The commit's guards, after its writes, inside its savepoint: on the writer connection, so the
+   * count sees every commit before this one (one writer, IMMEDIATE transactions) and none can
+   * come between the count and the write. A guard that fails throws and rolls the commit back.
+   */
+  #checkGuards(guards: CommitGuard[]): void {
+    for (const g of guards) {
+      const rt = this.#registry.resourceType(g.type);
+      if (!rt) throw new Error(`commit guard ${g.key}: unknown resource type "${g.type}"`);
+      const q = countQuery(this.#translator(rt), rt.type.name, g.filter);
+      const n = Number((this.#stmt(q.sql).get(...q.params) as { n: number }).n);
+      if (n > g.max) throw new LimitExceeded(g.key, n, g.max, g.message);
     }
   }
 
