@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { secretKind } from '../agents/secrets.js';
 import { invalidSyntax, ScimError } from '../scim/errors.js';
 import type { RequestContext } from '../resources/context.js';
-import type { ResourceService } from '../resources/service.js';
+import { internalQueryLimitError, type ResourceService } from '../resources/service.js';
 import type { Store } from '../store/types.js';
 import { authenticate, requireScope } from './auth.js';
 import { runBulk } from './bulk.js';
@@ -129,7 +129,7 @@ export function createApp(o: AppOptions): express.Express {
 
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const scimErr = toScimError(err);
+    const scimErr = toScimError(err) ?? internalQueryLimitError(err);
     if (scimErr) {
       // 4xx and 501 (/Me) are answers given on purpose, not failures: no stack, and no detail,
       // which may quote the client's input (a filter, a value, a secret it should not have sent).

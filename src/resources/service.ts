@@ -460,6 +460,18 @@ function queryLimitError(e: unknown): ScimError | undefined {
 }
 
 /**
+ * A store limit hit by a query the server ran for its own rules (a governance count, a uniqueness
+ * check), not by the client's filter: every read worker busy, or the time limit reached, is the
+ * server's load, so 503 with Retry-After, never a 500 or a blame on a filter the client did not send.
+ */
+export function internalQueryLimitError(e: unknown): ScimError | undefined {
+  if (e instanceof QueryBusy || e instanceof QueryTimeout) {
+    return new ScimError(503, 'the server is busy; retry shortly', undefined, { 'Retry-After': '1' });
+  }
+  return undefined;
+}
+
+/**
  * The store's refusals of a commit as SCIM errors: a guarded limit (a seat limit, an assignment
  * limit) that the commit would exceed is 409 with the guard's message, the same refusal the hooks'
  * early check gives when it already sees the limit reached.
