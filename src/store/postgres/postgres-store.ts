@@ -303,7 +303,7 @@ export class PostgresStore implements Store {
         }
       }
       if (c.guards && c.guards.length > 0) await this.#checkGuards(client, c.guards);
-      if (c.audit.length > 0) await this.#appendAudit(client, c);
+      await appendAuditPg(client, c.audit);
       const now = new Date().toISOString();
       for (const o of c.outbox) {
         await client.query(
@@ -359,10 +359,6 @@ export class PostgresStore implements Store {
         [type, id, added.map((r) => r[0]), added.map((r) => r[1])],
       );
     }
-  }
-
-  async #appendAudit(client: pg.PoolClient, c: Commit): Promise<void> {
-    await appendAuditPg(client, c.audit);
   }
 
   #mapConstraint(e: unknown): unknown {

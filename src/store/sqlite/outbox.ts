@@ -8,8 +8,6 @@ import { appendAuditSqlite } from './audit-append.js';
 import { prep } from './prep.js';
 import type { AuditEventInput, KeyStore, OutboxRow, OutboxStore, SigningKeyRecord, SyncLink, SyncStateStore } from '../types.js';
 
-export { prep };
-
 export class SqliteOutbox implements OutboxStore {
   constructor(private readonly db: Database.Database) {}
 

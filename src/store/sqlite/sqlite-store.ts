@@ -35,7 +35,8 @@ import {
 } from '../types.js';
 import { auditRow, type Raw, tokenRow } from '../rows.js';
 import { appendAuditSqlite } from './audit-append.js';
-import { prep, SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
+import { SqliteKeys, SqliteOutbox, SqliteSyncState } from './outbox.js';
+import { prep } from './prep.js';
 import { registerSqlFunctions } from './functions.js';
 import { SqliteReadPool } from './read-pool.js';
 import { costClassifier, defaultScanConcurrency, isCheapList } from '../query-cost.js';
@@ -295,7 +296,7 @@ export class SqliteStore implements Store {
         }
       }
       if (c.guards) this.#checkGuards(c.guards);
-      if (c.audit.length > 0) this.#appendAudit(c);
+      appendAuditSqlite(this.#db, c.audit);
       for (const o of c.outbox) {
         this.#stmt(
           'INSERT INTO outbox (target, resource_type, resource_id, action, version, created, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -317,10 +318,6 @@ export class SqliteStore implements Store {
       const n = Number((this.#stmt(q.sql).get(...q.params) as { n: number }).n);
       if (n > g.max) throw new LimitExceeded(g.key, n, g.max, g.message);
     }
-  }
-
-  #appendAudit(c: Commit): void {
-    appendAuditSqlite(this.#db, c.audit);
   }
 
   #writeValues(type: string, id: string, before: Json | undefined, after: Json | undefined): void {
